@@ -1,0 +1,299 @@
+// The rollout engine: the only module that imports node-llama-cpp. It loads one GGUF model,
+// generates G completions for each of B prompts concurrently and hot-swaps LoRA adapters
+// between batches.
+//
+// Concurrency uses a pool of one-sequence contexts, each decoding on its own libuv thread.
+// Several sequences in ONE context were measured returning another sequence's logits (see
+// shared/research/probe-findings.md); tests/rollout-rescore.test.ts re-scores sampled tokens
+// in isolation and fails on any mismatch, so a faster path can be adopted only when it passes.
+import { getLlama, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
+import { releaseAdapter } from "./adapter-release.js";
+import { completionSeed, resolveSampling, type Sampling, type SamplingInput } from "./sampling.js";
+
+/** Why a completion ended. */
+export type FinishReason = "eos" | "stop" | "length";
+
+/** One sampled completion. */
+export interface Completion {
+  prompt: number;
+  sample: number;
+  /** Completion text; cut before a matched stop string, without the end-of-generation token. */
+  text: string;
+  promptTokens: number[];
+  /** Sampled token ids, including an end-of-generation token or the token that completed a stop string. */
+  tokens: number[];
+  /** log p(token) under the sampling distribution, when requested. */
+  logprobs?: number[];
+  finishReason: FinishReason;
+  /** Milliseconds from the job's start to its first token, and to its end. */
+  timings: { firstTokenMs: number; totalMs: number };
+}
+
+/** The result of one batch: completions[prompt][sample]. */
+export interface RolloutBatch {
+  completions: Completion[][];
+  generatedTokens: number;
+  wallMs: number;
+  tokensPerSecond: number;
+}
+
+/** How the engine runs. */
+export interface RolloutEngineOptions {
+  modelPath: string;
+  /** Threads per context. One was measured fastest on 2 cores (bench/results/rollout-*.json). */
+  threads?: number;
+  /** Contexts decoding at once. */
+  parallel?: number;
+  /** LoRA adapter applied from the start. */
+  adapter?: { path: string; scale?: number } | null;
+  /** Passed to llama.cpp's logger. */
+  logLevel?: "error" | "warn" | "info" | "debug";
+}
+
+export const DEFAULT_THREADS = 1;
+export const DEFAULT_PARALLEL = 8;
+
+interface PoolSlot {
+  context: LlamaContext;
+  sequence: LlamaContextSequence;
+}
+
+let sharedLlama: Promise<Llama> | null = null;
+/** One llama.cpp backend per process; CPU unless a GPU build is found at run time. */
+function llamaBackend(logLevel: RolloutEngineOptions["logLevel"]): Promise<Llama> {
+  sharedLlama ??= getLlama({ gpu: "auto", build: "never", logLevel: (logLevel ?? "error") as never, progressLogs: false, skipDownload: true } as never);
+  return sharedLlama;
+}
+
+/** Generates completions from a GGUF model through llama.cpp. */
+export class RolloutEngine {
+  private pool: PoolSlot[] = [];
+  private poolContextSize = 0;
+  private adapter: { path: string; scale: number } | null;
+  private busy: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+
+  private constructor(
+    private model: LlamaModel,
+    private readonly llama: Llama,
+    private readonly options: Required<Omit<RolloutEngineOptions, "adapter" | "logLevel">>,
+    adapter: RolloutEngineOptions["adapter"],
+  ) {
+    this.adapter = adapter ? { path: adapter.path, scale: adapter.scale ?? 1 } : null;
+  }
+
+  /** Load a model. Errors name the file. */
+  static async load(options: RolloutEngineOptions): Promise<RolloutEngine> {
+    const llama = await llamaBackend(options.logLevel);
+    let model: LlamaModel;
+    try {
+      model = await llama.loadModel({ modelPath: options.modelPath, gpuLayers: llama.gpu ? "auto" : 0 });
+    } catch (e) {
+      throw new Error(`${options.modelPath}: llama.cpp could not load the model: ${(e as Error).message}`);
+    }
+    const resolved = { modelPath: options.modelPath, threads: options.threads ?? DEFAULT_THREADS, parallel: options.parallel ?? DEFAULT_PARALLEL };
+    if (!Number.isInteger(resolved.threads) || resolved.threads < 1) throw new Error(`threads must be a positive integer, found ${resolved.threads}`);
+    if (!Number.isInteger(resolved.parallel) || resolved.parallel < 1) throw new Error(`parallel must be a positive integer, found ${resolved.parallel}`);
+    return new RolloutEngine(model, llama, resolved, options.adapter);
+  }
+
+  /** Token ids of `text` as the model sees it at the start of a sequence (BOS prepended when the vocabulary asks for it). */
+  tokenize(text: string): number[] {
+    const tokens = this.model.tokenize(text) as number[];
+    const bos = this.model.tokens.bos;
+    return this.model.tokens.shouldPrependBosToken && bos !== null ? [bos, ...tokens] : tokens;
+  }
+
+  /** Text of `tokens`, without special tokens. */
+  detokenize(tokens: readonly number[]): string {
+    return this.model.detokenize(tokens as Token[]);
+  }
+
+  /** Tokens the model's context window holds. */
+  get trainContextSize(): number {
+    return this.model.trainContextSize;
+  }
+
+  /** The adapter in use, if any. */
+  get adapterPath(): string | null {
+    return this.adapter?.path ?? null;
+  }
+
+  /** Generate `group` completions for each prompt. Calls are serialized; an adapter swap waits for them. */
+  generate(prompts: readonly string[], group: number, samplingInput: SamplingInput = {}): Promise<RolloutBatch> {
+    return this.exclusive(() => this.generateNow(prompts, group, resolveSampling(samplingInput)));
+  }
+
+  /**
+   * Replace the LoRA adapter (or remove it with null). Each version must have its own file:
+   * the library caches adapters by path. The previous adapter is freed. Returns the swap time.
+   */
+  setAdapter(path: string | null, scale = 1): Promise<{ ms: number }> {
+    return this.exclusive(async () => {
+      const t0 = performance.now();
+      const previous = this.adapter;
+      await this.disposePool();
+      this.adapter = path === null ? null : { path, scale };
+      if (previous && previous.path !== path && !(await releaseAdapter(this.model, previous.path))) {
+        // This library version offers no way to free one adapter: reload the model instead.
+        const modelPath = this.options.modelPath;
+        await this.model.dispose();
+        this.model = await this.llama.loadModel({ modelPath, gpuLayers: this.llama.gpu ? "auto" : 0 });
+      }
+      return { ms: performance.now() - t0 };
+    });
+  }
+
+  /**
+   * log p(completion[i] | prompt, completion[<i]) under the given sampler settings, computed on a
+   * fresh single-sequence context: the reference the concurrent path is checked against.
+   */
+  score(promptTokens: readonly number[], completionTokens: readonly number[], samplingInput: SamplingInput = {}): Promise<number[]> {
+    const s = resolveSampling(samplingInput);
+    return this.exclusive(async () => {
+      const context = await this.createContext(contextSizeFor(promptTokens.length + completionTokens.length, this.model.trainContextSize));
+      try {
+        const seq = context.getSequence();
+        const all = [...promptTokens, ...completionTokens];
+        const input = all.map((t, i) =>
+          i >= promptTokens.length - 1 && i < all.length - 1
+            ? ([t, { generateNext: { probabilities: true, options: samplerOptions(s, 0) } }] as const)
+            : t,
+        );
+        const out = await seq.controlledEvaluate(input as never);
+        return completionTokens.map((tok, k) => {
+          const probs = out[promptTokens.length - 1 + k]?.next?.probabilities;
+          const p = probs?.get(tok as Token) ?? 0;
+          return Math.log(p);
+        });
+      } finally {
+        await context.dispose();
+      }
+    });
+  }
+
+  /** Free every native resource. Safe to call more than once. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.busy.catch(() => undefined);
+    await this.disposePool();
+    await this.model.dispose();
+  }
+
+  private exclusive<T>(job: () => Promise<T>): Promise<T> {
+    if (this.disposed) return Promise.reject(new Error("the rollout engine was disposed"));
+    const next = this.busy.then(job, job);
+    this.busy = next.catch(() => undefined);
+    return next;
+  }
+
+  private async createContext(contextSize: number): Promise<LlamaContext> {
+    return this.model.createContext({
+      contextSize,
+      sequences: 1,
+      threads: this.options.threads,
+      batchSize: Math.min(contextSize, 512),
+      ...(this.adapter ? { lora: { adapters: [{ filePath: this.adapter.path, scale: this.adapter.scale }] } } : {}),
+    });
+  }
+
+  private async disposePool(): Promise<void> {
+    const slots = this.pool;
+    this.pool = [];
+    this.poolContextSize = 0;
+    await Promise.all(slots.map((s) => s.context.dispose()));
+  }
+
+  private async ensurePool(size: number, contextSize: number): Promise<void> {
+    if (contextSize > this.poolContextSize) await this.disposePool();
+    while (this.pool.length < size) {
+      const context = await this.createContext(contextSize);
+      this.pool.push({ context, sequence: context.getSequence() });
+    }
+    this.poolContextSize = Math.max(this.poolContextSize, contextSize);
+  }
+
+  private async generateNow(prompts: readonly string[], group: number, s: Sampling): Promise<RolloutBatch> {
+    if (!Number.isInteger(group) || group < 1) throw new Error(`group size must be a positive integer, found ${group}`);
+    const t0 = performance.now();
+    const promptTokens = prompts.map((p) => this.tokenize(p));
+    const longest = Math.max(0, ...promptTokens.map((t) => t.length));
+    const limit = this.model.trainContextSize;
+    if (longest + s.maxTokens > limit) {
+      throw new Error(`a prompt of ${longest} tokens plus maxTokens ${s.maxTokens} exceeds the model's context of ${limit} tokens`);
+    }
+    const jobs: { prompt: number; sample: number }[] = [];
+    for (let p = 0; p < prompts.length; p++) for (let g = 0; g < group; g++) jobs.push({ prompt: p, sample: g });
+    await this.ensurePool(Math.min(this.options.parallel, jobs.length), contextSizeFor(longest + s.maxTokens, limit));
+
+    const completions: Completion[][] = prompts.map(() => new Array<Completion>(group));
+    let nextJob = 0;
+    const worker = async (slot: PoolSlot): Promise<void> => {
+      while (nextJob < jobs.length) {
+        const job = jobs[nextJob++]!;
+        completions[job.prompt]![job.sample] = await this.runJob(slot.sequence, promptTokens[job.prompt]!, job, s);
+      }
+    };
+    await Promise.all(this.pool.slice(0, Math.min(this.pool.length, jobs.length)).map(worker));
+    const wallMs = performance.now() - t0;
+    const generatedTokens = completions.flat().reduce((n, c) => n + c.tokens.length, 0);
+    return { completions, generatedTokens, wallMs, tokensPerSecond: generatedTokens / (wallMs / 1000) };
+  }
+
+  private async runJob(seq: LlamaContextSequence, promptTokens: number[], job: { prompt: number; sample: number }, s: Sampling): Promise<Completion> {
+    const t0 = performance.now();
+    await seq.clearHistory();
+    const tokens: number[] = [];
+    const logprobs: number[] = [];
+    let finishReason: FinishReason = "length";
+    let firstTokenMs = 0;
+    const maxStop = Math.max(0, ...s.stop.map((x) => x.length));
+    const options = { ...samplerOptions(s, completionSeed(s.seed, job.prompt, job.sample)), yieldEogToken: true };
+    const iterator = seq.evaluateWithMetadata(promptTokens as Token[], { confidence: s.logprobs }, options);
+    try {
+      for await (const out of iterator) {
+        const token = out.token as number;
+        if (tokens.length === 0) firstTokenMs = performance.now() - t0;
+        tokens.push(token);
+        if (s.logprobs) logprobs.push(Math.log((out as { confidence?: number }).confidence ?? 0));
+        if (this.model.isEogToken(out.token)) {
+          finishReason = "eos";
+          break;
+        }
+        // Only the tail can newly contain a stop string; a byte token may be a quarter of a character.
+        if (maxStop > 0 && s.stop.some((stop) => this.detokenize(tokens.slice(-(4 * maxStop + 4))).includes(stop))) {
+          finishReason = "stop";
+          break;
+        }
+        if (tokens.length >= s.maxTokens) break;
+      }
+    } finally {
+      await iterator.return();
+    }
+    const textTokens = finishReason === "eos" ? tokens.slice(0, -1) : tokens;
+    let text = this.detokenize(textTokens);
+    if (finishReason === "stop") text = text.slice(0, Math.min(...s.stop.map((x) => text.indexOf(x)).filter((i) => i >= 0)));
+    return {
+      prompt: job.prompt,
+      sample: job.sample,
+      text,
+      promptTokens,
+      tokens,
+      ...(s.logprobs ? { logprobs } : {}),
+      finishReason,
+      timings: { firstTokenMs, totalMs: performance.now() - t0 },
+    };
+  }
+}
+
+function samplerOptions(s: Sampling, seed: number): { temperature: number; topK: number; topP: number; minP: number; seed: number } {
+  return { temperature: s.temperature, topK: s.topK, topP: s.topP, minP: s.minP, seed };
+}
+
+/** Context sizes are powers of two from 256 (capped by the model's), so a pool is rebuilt only when prompts grow a lot. */
+function contextSizeFor(tokens: number, limit: number): number {
+  let size = 256;
+  while (size < tokens) size *= 2;
+  return Math.max(tokens, Math.min(size, limit));
+}

@@ -4,7 +4,7 @@
 //
 // Concurrency uses a pool of one-sequence contexts, each decoding on its own libuv thread.
 // Several sequences in ONE context were measured returning another sequence's logits (see
-// shared/research/probe-findings.md); tests/rollout-rescore.test.ts re-scores sampled tokens
+// shared/research/probe-findings.md); rollout-engine.test.ts re-scores sampled tokens
 // in isolation and fails on any mismatch, so a faster path can be adopted only when it passes.
 import { getLlama, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
 import { releaseAdapter } from "./adapter-release.js";
@@ -89,7 +89,7 @@ export class RolloutEngine {
     try {
       model = await llama.loadModel({ modelPath: options.modelPath, gpuLayers: llama.gpu ? "auto" : 0 });
     } catch (e) {
-      throw new Error(`${options.modelPath}: llama.cpp could not load the model: ${(e as Error).message}`);
+      throw new Error(`${options.modelPath}: llama.cpp could not load the model: ${(e as Error).message}`, { cause: e });
     }
     const resolved = { modelPath: options.modelPath, threads: options.threads ?? DEFAULT_THREADS, parallel: options.parallel ?? DEFAULT_PARALLEL };
     if (!Number.isInteger(resolved.threads) || resolved.threads < 1) throw new Error(`threads must be a positive integer, found ${resolved.threads}`);

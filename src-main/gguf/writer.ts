@@ -99,7 +99,12 @@ export class GgufWriter {
     const dataStart = align(headerBytes.length, this.alignment);
 
     const tmp = `${this.path}.tmp-${process.pid}`;
-    const fd = openSync(tmp, "w");
+    let fd: number;
+    try {
+      fd = openSync(tmp, "w");
+    } catch (e) {
+      throw new GgufError(this.path, `cannot write: ${(e as Error).message}`);
+    }
     try {
       writeSync(fd, headerBytes, 0, headerBytes.length, 0);
       this.tensors.forEach((t, i) => writeSync(fd, t.data, 0, t.data.length, dataStart + offsets[i]!));

@@ -47,7 +47,7 @@ export const DEFAULT_TINY_SPEC: Omit<TinyModelSpec, "arch"> = {
 };
 
 /** Check a spec and return it complete; throws a readable error for impossible shapes. */
-export function resolveTinySpec(partial: Partial<TinyModelSpec> & { arch: string }): TinyModelSpec {
+export function resolveTinySpec(partial: Omit<Partial<TinyModelSpec>, "arch"> & { arch: string }): TinyModelSpec {
   if (!(SUPPORTED_ARCHS as readonly string[]).includes(partial.arch)) {
     throw new Error(`unknown architecture "${partial.arch}" (supported: ${SUPPORTED_ARCHS.join(", ")})`);
   }
@@ -65,7 +65,7 @@ export function resolveTinySpec(partial: Partial<TinyModelSpec> & { arch: string
 }
 
 /** A complete random model: metadata (architecture, hyper-parameters, tokenizer) and tensors. */
-export function makeTinyModel(partial: Partial<TinyModelSpec> & { arch: string }): ModelDescription {
+export function makeTinyModel(partial: Omit<Partial<TinyModelSpec>, "arch"> & { arch: string }): ModelDescription {
   const s = resolveTinySpec(partial);
   const hd = s.headDim!;
   const rng = new Rng(s.seed);

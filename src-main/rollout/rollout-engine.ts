@@ -7,7 +7,7 @@
 // shared/research/probe-findings.md); rollout-engine.test.ts re-scores sampled tokens
 // in isolation and fails on any mismatch, so a faster path can be adopted only when it passes.
 import { getLlama, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
-import { releaseAdapter } from "./adapter-release.js";
+import { loadedAdapterCount, releaseAdapter } from "./adapter-release.js";
 import { completionSeed, resolveSampling, type Sampling, type SamplingInput } from "./sampling.js";
 
 /** Why a completion ended. */
@@ -117,6 +117,11 @@ export class RolloutEngine {
   /** The adapter in use, if any. */
   get adapterPath(): string | null {
     return this.adapter?.path ?? null;
+  }
+
+  /** Adapters llama.cpp holds in memory for this model (diagnostics: stays ≤ 1 across swaps); -1 when unknown. */
+  get loadedAdapters(): number {
+    return loadedAdapterCount(this.model);
   }
 
   /** Generate `group` completions for each prompt. Calls are serialized; an adapter swap waits for them. */

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { readModelInfo } from "../model/model-info.js";
+import { useTempDir } from "../testing/temp-dir.js";
+import type { GenerateOutput } from "./generate-command.js";
+import { main } from "./main.js";
+
+const tmp = useTempDir();
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "", err = "";
+  const code = await main(argv, (s) => (out += s + "\n"), (s) => (err += s + "\n"));
+  return { code, out, err };
+}
+
+describe("metis CLI", () => {
+  it("make-model → info → generate", async () => {
+    const model = tmp.path("m.gguf");
+    const made = await run("make-model", "--arch", "qwen2", "--layers", "1", "--dim", "32", "--heads", "4", "--kv-heads", "2", "--vocab", "bytes", "--type", "F16", "--seed", "3", "--out", model, "--json");
+    expect(made.code).toBe(0);
+    expect(JSON.parse(made.out)).toMatchObject({ path: model, type: "F16", spec: { arch: "qwen2", layers: 1, dim: 32 } });
+
+    const info = await run("info", model, "--json");
+    expect(info.code).toBe(0);
+    expect(JSON.parse(info.out)).toEqual(JSON.parse(JSON.stringify(readModelInfo(model))));
+    const text = await run("info", model);
+    expect(text.out).toMatch(/architecture\s+qwen2/);
+    expect(text.out).toMatch(/tokenizer\s+gpt2 \/ qwen2, 257 tokens/);
+
+    const gen = await run("generate", "--model", model, "--prompt", "Hi", "-n", "3", "--max-tokens", "5", "--seed", "2", "--json");
+    expect(gen.code).toBe(0);
+    const output = JSON.parse(gen.out) as GenerateOutput;
+    expect(output.completions).toHaveLength(3);
+    for (const c of output.completions) {
+      expect(c.tokens.length).toBeLessThanOrEqual(5);
+      expect(["eos", "stop", "length"]).toContain(c.finishReason);
+      expect(typeof c.text).toBe("string");
+    }
+    expect(output.tokensPerSecond).toBeGreaterThan(0);
+    const again = JSON.parse((await run("generate", "--model", model, "--prompt", "Hi", "-n", "3", "--max-tokens", "5", "--seed", "2", "--json")).out) as GenerateOutput;
+    expect(again.completions).toEqual(output.completions);
+  });
+
+  it("reports usage mistakes with exit code 2 and the command's usage", async () => {
+    const bad = await run("make-model", "--arch", "llama", "--out", tmp.path("x.gguf"), "--layers", "two");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--layers expects an integer ≥ 1 ≤ 65536, found "two"/);
+    expect(bad.err).toMatch(/usage: metis make-model/);
+    expect((await run("generate", "--prompt", "x")).err).toMatch(/--model is required/);
+    expect((await run("info", "--frobnicate")).code).toBe(2);
+    expect((await run("nope")).err).toMatch(/unknown command "nope"/);
+    expect((await run("--help")).out).toMatch(/make-model/);
+  });
+
+  it("reports bad files with exit code 1 and the file name", async () => {
+    const missing = await run("info", tmp.path("absent.gguf"));
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain("absent.gguf: cannot open");
+    const gen = await run("generate", "--model", tmp.path("absent.gguf"), "--prompt", "x");
+    expect(gen.code).toBe(1);
+    expect(gen.err).toContain("absent.gguf");
+  });
+});

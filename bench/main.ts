@@ -1,0 +1,15 @@
+// `npm run bench -- <name>`: runs one benchmark and writes its JSON under bench/results/.
+import { rolloutBench } from "./rollout-bench.js";
+
+const BENCHES: Record<string, (argv: string[]) => Promise<string>> = {
+  rollout: rolloutBench,
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const bench = name === undefined ? undefined : BENCHES[name];
+if (!bench) {
+  console.error(`usage: npm run bench -- <${Object.keys(BENCHES).join("|")}>${name ? `\nunknown benchmark "${name}"` : ""}`);
+  process.exit(2);
+}
+const path = await bench(rest);
+console.log(`result written to ${path}`);

@@ -1,0 +1,75 @@
+// Reverse-mode differentiation over a Graph: appends the backward nodes to the same graph.
+// The walker owns, once, what every rule would otherwise repeat: un-broadcasting gradients to
+// their input's shape, summing the gradients of values used more than once, stop-gradient and
+// integer inputs (no gradient), and symbolic zeros (null: nothing emitted).
+import { isFloat } from "./dtype.js";
+import type { Graph, Tensor } from "./graph.js";
+import { OP_TABLE } from "./op-table.js";
+import * as o from "./ops.js";
+import { formatShape } from "./shape.js";
+
+/** Thrown when a gradient is needed through an op that has no rule. */
+export class GradientError extends Error {
+  override name = "GradientError";
+}
+
+/** Sum `g` (broadcast shape) down to the shape of `x`. */
+export function sumToShape(g: Tensor, x: Tensor): Tensor {
+  const lead = g.rank - x.rank;
+  let out = g;
+  if (lead > 0) out = o.reduceSum(out, Array.from({ length: lead }, (_, i) => i), false);
+  const axes: number[] = [];
+  x.shape.forEach((d, i) => {
+    if (d === 1 && out.shape[i] !== 1) axes.push(i);
+  });
+  if (axes.length > 0) out = o.reduceSum(out, axes, true);
+  return out;
+}
+
+/**
+ * Gradients of the scalar `loss` with respect to each of `wrt`, built as new graph nodes.
+ * A tensor that does not influence the loss gets zeros of its shape.
+ */
+export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
+  const g: Graph = loss.graph;
+  if (loss.rank !== 0) throw new GradientError(`grad: the loss must be a scalar, found shape ${formatShape(loss.shape)}`);
+  if (!isFloat(loss.dtype)) throw new GradientError(`grad: the loss must be a float, found ${loss.dtype}`);
+  const nodeCount = g.nodes.length;
+
+  // Forward: which values depend on a requested input.
+  const needs = new Set<number>(wrt.map((w) => w.id));
+  for (let i = 0; i < nodeCount; i++) {
+    const node = g.nodes[i]!;
+    if (node.inputs.some((x) => needs.has(x.id))) for (const out of node.outputs) needs.add(out.id);
+  }
+
+  const contributions = new Map<number, Tensor[]>();
+  const addContribution = (t: Tensor, value: Tensor): void => {
+    const list = contributions.get(t.id);
+    if (list) list.push(value);
+    else contributions.set(t.id, [value]);
+  };
+  const total = (t: Tensor): Tensor | null => {
+    const list = contributions.get(t.id);
+    if (!list || list.length === 0) return null;
+    const sum = list.reduce((a, b) => o.add(a, b));
+    contributions.set(t.id, [sum]);
+    return sum;
+  };
+
+  addContribution(loss, g.scalar(1, loss.dtype));
+  for (let i = nodeCount - 1; i >= 0; i--) {
+    const node = g.nodes[i]!;
+    if (!node.outputs.some((out) => needs.has(out.id) && contributions.has(out.id))) continue;
+    const gOut = node.outputs.map(total);
+    const def = OP_TABLE[node.op]!;
+    if (!def.vjp) throw new GradientError(`no gradient rule for ${node.op} (node ${node.id}, output ${node.outputs[0]})`);
+    const thunks = def.vjp(node, gOut);
+    node.inputs.forEach((x, k) => {
+      const thunk = thunks[k];
+      if (!thunk || !needs.has(x.id) || !isFloat(x.dtype)) return;
+      addContribution(x, sumToShape(thunk(), x));
+    });
+  }
+  return wrt.map((w) => total(w) ?? o.zerosLike(w));
+}

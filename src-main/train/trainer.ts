@@ -1,0 +1,158 @@
+// A training loop's engine: a loss graph over named trainable parameters, its gradients by
+// autodiff, and AdamW — in JS over the gradients, or inside the graph — run by ONNX Runtime.
+import { adamwGraph, adamwStep, DEFAULT_ADAMW, type AdamWHyper, type AdamWSlot } from "./adamw.js";
+import { grad } from "./autodiff.js";
+import type { DType } from "./dtype.js";
+import { Graph, type Tensor } from "./graph.js";
+import { exportModel } from "./onnx-export.js";
+import { OrtProgram, type ExecutionProvider, type HostTensor } from "./ort-session.js";
+import type { Dim } from "./shape.js";
+
+/** A trainable tensor and its initial values. */
+export interface ParamSpec {
+  name: string;
+  shape: readonly number[];
+  init: Float32Array;
+}
+
+/** What a model contributes: its parameters, its data inputs, and how the loss is computed. */
+export interface TrainSpec {
+  params: readonly ParamSpec[];
+  data: readonly { name: string; shape: readonly Dim[]; dtype: DType }[];
+  /** Build the loss (a scalar) and optional scalar metrics. */
+  build: (g: Graph, params: Readonly<Record<string, Tensor>>, data: Readonly<Record<string, Tensor>>) => { loss: Tensor; metrics?: Record<string, Tensor> };
+}
+
+/** Where the optimizer runs: "js" (gradients out, AdamW in JS) or "graph" (AdamW nodes in the ONNX graph). */
+export type OptimizerPlacement = "js" | "graph";
+
+export interface TrainerOptions {
+  optimizer?: OptimizerPlacement;
+  hyper?: Partial<AdamWHyper>;
+  provider?: ExecutionProvider;
+  threads?: number;
+}
+
+/** The result of one step. */
+export interface StepResult {
+  loss: number;
+  gradNorm: number;
+  metrics: Record<string, number>;
+}
+
+const scalarOf = (t: HostTensor): number => Number(t.data[0]);
+
+/** Trains float32 parameters of a TrainSpec with AdamW. */
+export class Trainer {
+  private stepCount = 0;
+
+  private constructor(
+    private readonly spec: TrainSpec,
+    private readonly slots: AdamWSlot[],
+    private readonly stepProgram: OrtProgram,
+    private readonly forwardProgram: OrtProgram,
+    private readonly placement: OptimizerPlacement,
+    readonly hyper: AdamWHyper,
+    private readonly metricNames: string[],
+  ) {}
+
+  /** Build the graphs and sessions. */
+  static async create(spec: TrainSpec, options: TrainerOptions = {}): Promise<Trainer> {
+    const hyper = { ...DEFAULT_ADAMW, ...options.hyper };
+    const placement = options.optimizer ?? "js";
+    const g = new Graph();
+    const params: Record<string, Tensor> = {};
+    for (const p of spec.params) params[p.name] = g.input(`param:${p.name}`, p.shape, "float32");
+    const data: Record<string, Tensor> = {};
+    for (const d of spec.data) data[d.name] = g.input(`data:${d.name}`, d.shape, d.dtype);
+    const { loss, metrics = {} } = spec.build(g, params, data);
+    const paramTensors = spec.params.map((p) => params[p.name]!);
+    const grads = grad(loss, paramTensors);
+    const metricOutputs = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`metric:${k}`, v]));
+
+    const stepOutputs: Record<string, Tensor> = { loss, ...metricOutputs };
+    if (placement === "js") {
+      spec.params.forEach((p, i) => (stepOutputs[`grad:${p.name}`] = grads[i]!));
+    } else {
+      const step = g.input("opt:step", [], "float32");
+      const lr = g.input("opt:lr", [], "float32");
+      const slots = spec.params.map((p, i) => ({ param: paramTensors[i]!, m: g.input(`m:${p.name}`, p.shape, "float32"), v: g.input(`v:${p.name}`, p.shape, "float32"), grad: grads[i]! }));
+      const next = adamwGraph(slots, step, lr, hyper);
+      spec.params.forEach((p, i) => {
+        stepOutputs[`new:${p.name}`] = next.params[i]!;
+        stepOutputs[`newm:${p.name}`] = next.m[i]!;
+        stepOutputs[`newv:${p.name}`] = next.v[i]!;
+      });
+      stepOutputs.gradNorm = next.gradNorm;
+    }
+    const programOptions = { provider: options.provider ?? "cpu", threads: options.threads } as const;
+    const stepProgram = await OrtProgram.create(exportModel(g, stepOutputs, { name: "train-step" }), programOptions);
+    const forwardProgram = await OrtProgram.create(exportModel(g, { loss, ...metricOutputs }, { name: "forward" }), programOptions);
+    const slots = spec.params.map((p) => ({ param: Float32Array.from(p.init), m: new Float32Array(p.init.length), v: new Float32Array(p.init.length) }));
+    return new Trainer(spec, slots, stepProgram, forwardProgram, placement, hyper, Object.keys(metrics));
+  }
+
+  /** Steps taken so far. */
+  get step(): number {
+    return this.stepCount;
+  }
+
+  /** Current parameter values by name (live views: copy before mutating). */
+  params(): Record<string, Float32Array> {
+    return Object.fromEntries(this.spec.params.map((p, i) => [p.name, this.slots[i]!.param]));
+  }
+
+  private feeds(batch: Readonly<Record<string, HostTensor>>, withState: boolean): Record<string, HostTensor> {
+    const feeds: Record<string, HostTensor> = {};
+    this.spec.params.forEach((p, i) => {
+      feeds[`param:${p.name}`] = { dtype: "float32", dims: p.shape, data: this.slots[i]!.param };
+      if (withState) {
+        feeds[`m:${p.name}`] = { dtype: "float32", dims: p.shape, data: this.slots[i]!.m };
+        feeds[`v:${p.name}`] = { dtype: "float32", dims: p.shape, data: this.slots[i]!.v };
+      }
+    });
+    for (const d of this.spec.data) {
+      const t = batch[d.name];
+      if (!t) throw new Error(`batch is missing "${d.name}"`);
+      feeds[`data:${d.name}`] = t;
+    }
+    return feeds;
+  }
+
+  private metricsOf(out: Record<string, HostTensor>): Record<string, number> {
+    return Object.fromEntries(this.metricNames.map((k) => [k, scalarOf(out[`metric:${k}`]!)]));
+  }
+
+  /** Forward, backward and one AdamW update on `batch`. */
+  async trainStep(batch: Readonly<Record<string, HostTensor>>): Promise<StepResult> {
+    this.stepCount++;
+    if (this.placement === "js") {
+      const out = await this.stepProgram.run(this.feeds(batch, false));
+      const grads = this.spec.params.map((p) => out[`grad:${p.name}`]!.data as Float32Array);
+      const { gradNorm } = adamwStep(this.slots, grads, this.stepCount, this.hyper);
+      return { loss: scalarOf(out.loss!), gradNorm, metrics: this.metricsOf(out) };
+    }
+    const feeds = this.feeds(batch, true);
+    feeds["opt:step"] = { dtype: "float32", dims: [], data: Float32Array.of(this.stepCount) };
+    feeds["opt:lr"] = { dtype: "float32", dims: [], data: Float32Array.of(this.hyper.lr) };
+    const out = await this.stepProgram.run(feeds);
+    this.spec.params.forEach((p, i) => {
+      const s = this.slots[i]!;
+      s.param = out[`new:${p.name}`]!.data as Float32Array;
+      s.m = out[`newm:${p.name}`]!.data as Float32Array;
+      s.v = out[`newv:${p.name}`]!.data as Float32Array;
+    });
+    return { loss: scalarOf(out.loss!), gradNorm: scalarOf(out.gradNorm!), metrics: this.metricsOf(out) };
+  }
+
+  /** The loss (and metrics) on `batch` without updating. */
+  async evaluate(batch: Readonly<Record<string, HostTensor>>): Promise<{ loss: number; metrics: Record<string, number> }> {
+    const out = await this.forwardProgram.run(this.feeds(batch, false));
+    return { loss: scalarOf(out.loss!), metrics: this.metricsOf(out) };
+  }
+
+  /** Release both sessions. Safe to call more than once. */
+  async dispose(): Promise<void> {
+    await Promise.all([this.stepProgram.dispose(), this.forwardProgram.dispose()]);
+  }
+}

@@ -1,8 +1,10 @@
 // `npm run bench -- <name>`: runs one benchmark and writes its JSON under bench/results/.
 import { rolloutBench } from "./rollout-bench.js";
+import { trainOpBench } from "./train-op-bench.js";
 
 const BENCHES: Record<string, (argv: string[]) => Promise<string>> = {
   rollout: rolloutBench,
+  "train-op": trainOpBench,
 };
 
 const [name, ...rest] = process.argv.slice(2);

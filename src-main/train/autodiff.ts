@@ -13,6 +13,10 @@ export class GradientError extends Error {
   override name = "GradientError";
 }
 
+function sameShape(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
 /** Sum `g` (broadcast shape) down to the shape of `x`. */
 export function sumToShape(g: Tensor, x: Tensor): Tensor {
   const lead = g.rank - x.rank;
@@ -68,7 +72,10 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
     node.inputs.forEach((x, k) => {
       const thunk = thunks[k];
       if (!thunk || !needs.has(x.id) || !isFloat(x.dtype)) return;
-      addContribution(x, sumToShape(thunk(), x));
+      const gi = thunk();
+      // Negate after summing, not before: sumToShape(−t) = −sumToShape(t) on fewer elements.
+      const negated = gi.producer?.op === "Neg" && !sameShape(gi.shape, x.shape) ? gi.producer.inputs[0]! : null;
+      addContribution(x, negated ? o.neg(sumToShape(negated, x)) : sumToShape(gi, x));
     });
   }
   return wrt.map((w) => total(w) ?? o.zerosLike(w));

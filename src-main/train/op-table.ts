@@ -3,6 +3,7 @@
 // in the output's broadcast shape; the walker (autodiff.ts) sums them back to each input's shape.
 import { isFloat, type DType } from "./dtype.js";
 import type { Node, Tensor } from "./graph.js";
+import { sumToShape } from "./autodiff.js";
 import * as o from "./ops.js";
 import { ShapeError, broadcastShapes, dimsCompatible, formatShape, type Dim, type Shape } from "./shape.js";
 
@@ -73,6 +74,18 @@ function matmulInfo(xs: readonly Tensor[], _m: unknown, op: string): Info[] {
   if (!dimsCompatible(k1, k2)) throw new ShapeError(`MatMul: inner dimensions differ: ${shapes(xs)}`);
   const batch = broadcastShapes(op, a.shape.slice(0, -2), b.shape.slice(0, -2));
   return [{ shape: [...batch, a.shape[a.rank - 2]!, b.shape[b.rank - 1]!], dtype }];
+}
+
+/**
+ * Gradient of a weight [K, N] shared by every batch row of a [..., M, K]: fold the batch into
+ * rows and do one [K, rows] × [rows, N] product, instead of a batched product followed by a
+ * sum over a [..., K, N] intermediate.
+ */
+function sharedWeightGrad(a: Tensor, g: Tensor): Tensor {
+  const rows = a.shape.slice(0, -1).join("*");
+  const a2 = o.reshape(a, [rows, a.shape[a.rank - 1]!]);
+  const g2 = o.reshape(g, [rows, g.shape[g.rank - 1]!]);
+  return o.matmul(o.transposeLast2(a2), g2);
 }
 
 function reshapeInfo(xs: readonly Tensor[], meta: Readonly<Record<string, unknown>>): Info[] {
@@ -160,7 +173,12 @@ export const OP_TABLE: Record<string, OpDef> = {
   Mul: { infer: elementwise(), vjp: (n, [g]) => [() => o.mul(g!, n.inputs[1]!), () => o.mul(g!, n.inputs[0]!)] },
   Div: {
     infer: elementwise(),
-    vjp: (n, [g]) => [() => o.div(g!, n.inputs[1]!), () => o.neg(o.div(o.mul(g!, n.outputs[0]!), n.inputs[1]!))],
+    // A broadcast divisor is constant along the axes its gradient is summed over: sum first, then
+    // divide and negate the small tensor (softmax's normalizer is the common case).
+    vjp: (n, [g]) => {
+      const b = n.inputs[1]!;
+      return [() => o.div(g!, b), () => o.neg(o.div(sumToShape(o.mul(g!, n.outputs[0]!), b), b))];
+    },
   },
   Pow: {
     infer: elementwise(),
@@ -190,7 +208,7 @@ export const OP_TABLE: Record<string, OpDef> = {
     infer: matmulInfo,
     vjp: (n, [g]) => {
       const [a, b] = n.inputs as [Tensor, Tensor];
-      return [() => o.matmul(g!, o.transposeLast2(b)), () => o.matmul(o.transposeLast2(a), g!)];
+      return [() => o.matmul(g!, o.transposeLast2(b)), () => (b.rank === 2 && a.rank > 2 ? sharedWeightGrad(a, g!) : o.matmul(o.transposeLast2(a), g!))];
     },
   },
   ReduceSum: { infer: reduceInfo, vjp: (n, [g]) => [() => unreduce(g!, n), null] },

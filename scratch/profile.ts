@@ -1,0 +1,45 @@
+import * as ort from "onnxruntime-node";
+import { readFileSync } from "node:fs";
+import { grad } from "../src-main/train/autodiff.js";
+import { Graph, type Tensor } from "../src-main/train/graph.js";
+import { causalMask, i64, ropeTables } from "../src-main/train/host-tensor.js";
+import { exportModel } from "../src-main/train/onnx-export.js";
+import { toyTrainSpec } from "../src-main/train/toy-transformer.js";
+import { Rng } from "../src-main/util/rng.js";
+const fwdOnly = process.argv[2] === "fwd";
+const config = { vocab: 256, dim: 128, layers: 2, heads: 4, kvHeads: 2, ffn: 352, seed: 1 };
+const spec = toyTrainSpec(config);
+const g = new Graph();
+const params: Record<string, Tensor> = {};
+for (const p of spec.params) params[p.name] = g.input(`param:${p.name}`, p.shape, "float32");
+const data: Record<string, Tensor> = {};
+for (const d of spec.data) data[d.name] = g.input(`data:${d.name}`, d.shape, d.dtype);
+const { loss } = spec.build(g, params, data);
+const grads = grad(loss, spec.params.map((p) => params[p.name]!));
+const outs: Record<string, Tensor> = { loss };
+if (!fwdOnly) grads.forEach((x, i) => (outs[`g${i}`] = x));
+const ex = exportModel(g, outs);
+const s = await ort.InferenceSession.create(ex.model, { intraOpNumThreads: 2, graphOptimizationLevel: "all", enableProfiling: true, profileFilePrefix: "/tmp/ortprof" });
+const [b, t] = [8, 128];
+const rng = new Rng(5);
+const tokens = Array.from({ length: b * (t + 1) }, () => rng.int(256));
+const { cos, sin } = ropeTables(t, 32, 10000);
+const feeds: Record<string, ort.Tensor> = {};
+for (const p of spec.params) feeds[`param:${p.name}`] = new ort.Tensor("float32", p.init, p.shape as number[]);
+const hb = { tokens: i64([b, t], tokens.filter((_, i) => i % (t + 1) !== t)), targets: i64([b, t], tokens.filter((_, i) => i % (t + 1) !== 0)), cos, sin, mask: causalMask(t) };
+for (const [k, v] of Object.entries(hb)) feeds[`data:${k}`] = new ort.Tensor(v.dtype as never, v.data as never, v.dims as number[]);
+for (let i = 0; i < 10; i++) await s.run(feeds);
+s.endProfiling(); await new Promise((r) => setTimeout(r, 200)); const { readdirSync, statSync } = await import("node:fs"); const file = readdirSync("/tmp").filter((f) => f.startsWith("ortprof")).map((f) => "/tmp/" + f).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!;
+const events = JSON.parse(readFileSync(file, "utf8")) as { cat: string; name: string; dur: number; args?: { op_name?: string } }[];
+const byOp = new Map<string, number>();
+let total = 0;
+for (const e of events) if (e.cat === "Node" && e.name.endsWith("_kernel_time")) { const op = e.args?.op_name ?? "?"; byOp.set(op, (byOp.get(op) ?? 0) + e.dur); total += e.dur; }
+console.log("total per run ms", (total / 10 / 1000).toFixed(2));
+for (const [op, d] of [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 18)) console.log(op.padEnd(22), (d / 10 / 1000).toFixed(2));
+const byNode = new Map<string, number>();
+for (const e of events) if (e.cat === "Node" && e.name.endsWith("_kernel_time")) byNode.set(e.name, (byNode.get(e.name) ?? 0) + e.dur);
+for (const [n, d] of [...byNode].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+  const id = Number(/^n(\d+)_/.exec(n)?.[1]);
+  const node = g.nodes[id];
+  console.log(n.padEnd(40), (d / 10 / 1000).toFixed(2), node ? node.inputs.map((x) => `${x.producer?.op ?? "in"}${JSON.stringify(x.shape)}`).join(" , ") : "");
+}

@@ -166,3 +166,27 @@ describe("sessions", () => {
     await Promise.all([p.dispose(), q.dispose()]);
   });
 });
+
+describe("frozen weights and intermediates", () => {
+  it("a constant weight stays out of the update; requested intermediates come back", async () => {
+    const frozen = new Rng(4).normals(8, 1);
+    const spec: TrainSpec = {
+      params: [{ name: "w", shape: [8], init: new Float32Array(8).fill(0.5) }],
+      data: [{ name: "x", shape: ["N", 8], dtype: "float32" }],
+      build: (g, p, d) => {
+        const f = g.constant({ dtype: "float32", dims: [8], data: frozen }, "frozen");
+        const y = o.reduceSum(o.mul(o.mul(d.x!, p.w!), f), [1]); // [N]
+        return { loss: o.reduceMean(o.mul(y, y)), outputs: { y } };
+      },
+    };
+    const trainer = await Trainer.create(spec, { hyper: { lr: 0.1 } });
+    const x = f32([2, 8], new Rng(6).normals(16, 1));
+    const before = (await trainer.evaluate({ x })).outputs.y!;
+    const step = await trainer.trainStep({ x });
+    expect(step.outputs.y!.dims).toEqual([2]);
+    expect(Array.from(step.outputs.y!.data as Float32Array)).toEqual(Array.from(before.data as Float32Array));
+    expect(trainer.params().w!.every((v) => v !== 0.5)).toBe(true);
+    expect(Array.from(frozen)).toEqual(Array.from(new Rng(4).normals(8, 1)));
+    await trainer.dispose();
+  });
+});

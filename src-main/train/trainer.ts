@@ -19,8 +19,15 @@ export interface ParamSpec {
 export interface TrainSpec {
   params: readonly ParamSpec[];
   data: readonly { name: string; shape: readonly Dim[]; dtype: DType }[];
-  /** Build the loss (a scalar) and optional scalar metrics. */
-  build: (g: Graph, params: Readonly<Record<string, Tensor>>, data: Readonly<Record<string, Tensor>>) => { loss: Tensor; metrics?: Record<string, Tensor> };
+  /**
+   * Build the loss (a scalar), optional scalar metrics, and optional intermediates to return
+   * (e.g. per-token log-probs). Frozen weights enter as constants (g.constant).
+   */
+  build: (
+    g: Graph,
+    params: Readonly<Record<string, Tensor>>,
+    data: Readonly<Record<string, Tensor>>,
+  ) => { loss: Tensor; metrics?: Record<string, Tensor>; outputs?: Record<string, Tensor> };
 }
 
 /**
@@ -35,6 +42,8 @@ export interface TrainerOptions {
   hyper?: Partial<AdamWHyper>;
   provider?: ExecutionProvider;
   threads?: number;
+  /** Constants at least this large are stored as ONNX external data (protobuf caps a model at 2 GiB). */
+  externalThresholdBytes?: number;
 }
 
 /** The result of one step. */
@@ -42,6 +51,8 @@ export interface StepResult {
   loss: number;
   gradNorm: number;
   metrics: Record<string, number>;
+  /** The intermediates the spec asked for. */
+  outputs: Record<string, HostTensor>;
 }
 
 const scalarOf = (t: HostTensor): number => Number(t.data[0]);
@@ -58,6 +69,7 @@ export class Trainer {
     private readonly placement: OptimizerPlacement,
     readonly hyper: AdamWHyper,
     private readonly metricNames: string[],
+    private readonly outputNames: string[],
   ) {}
 
   /** Build the graphs and sessions. */
@@ -69,10 +81,13 @@ export class Trainer {
     for (const p of spec.params) params[p.name] = g.input(`param:${p.name}`, p.shape, "float32");
     const data: Record<string, Tensor> = {};
     for (const d of spec.data) data[d.name] = g.input(`data:${d.name}`, d.shape, d.dtype);
-    const { loss, metrics = {} } = spec.build(g, params, data);
+    const { loss, metrics = {}, outputs = {} } = spec.build(g, params, data);
     const paramTensors = spec.params.map((p) => params[p.name]!);
     const grads = grad(loss, paramTensors);
-    const metricOutputs = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`metric:${k}`, v]));
+    const metricOutputs = Object.fromEntries([
+      ...Object.entries(metrics).map(([k, v]) => [`metric:${k}`, v] as const),
+      ...Object.entries(outputs).map(([k, v]) => [`out:${k}`, v] as const),
+    ]);
 
     const stepOutputs: Record<string, Tensor> = { loss, ...metricOutputs };
     if (placement === "js") {
@@ -90,10 +105,11 @@ export class Trainer {
       stepOutputs.gradNorm = next.gradNorm;
     }
     const programOptions = { provider: options.provider ?? "cpu", threads: options.threads } as const;
-    const stepProgram = await OrtProgram.create(exportModel(g, stepOutputs, { name: "train-step" }), programOptions);
-    const forwardProgram = await OrtProgram.create(exportModel(g, { loss, ...metricOutputs }, { name: "forward" }), programOptions);
+    const exportOptions = { externalThresholdBytes: options.externalThresholdBytes ?? 256 * 2 ** 20 };
+    const stepProgram = await OrtProgram.create(exportModel(g, stepOutputs, { name: "train-step", ...exportOptions }), programOptions);
+    const forwardProgram = await OrtProgram.create(exportModel(g, { loss, ...metricOutputs }, { name: "forward", ...exportOptions }), programOptions);
     const slots = spec.params.map((p) => ({ param: Float32Array.from(p.init), m: new Float32Array(p.init.length), v: new Float32Array(p.init.length) }));
-    return new Trainer(spec, slots, stepProgram, forwardProgram, placement, hyper, Object.keys(metrics));
+    return new Trainer(spec, slots, stepProgram, forwardProgram, placement, hyper, Object.keys(metrics), Object.keys(outputs));
   }
 
   /** Steps taken so far. */
@@ -127,6 +143,10 @@ export class Trainer {
     return Object.fromEntries(this.metricNames.map((k) => [k, scalarOf(out[`metric:${k}`]!)]));
   }
 
+  private outputsOf(out: Record<string, HostTensor>): Record<string, HostTensor> {
+    return Object.fromEntries(this.outputNames.map((k) => [k, out[`out:${k}`]!]));
+  }
+
   /** Forward, backward and one AdamW update on `batch`. */
   async trainStep(batch: Readonly<Record<string, HostTensor>>): Promise<StepResult> {
     this.stepCount++;
@@ -134,7 +154,7 @@ export class Trainer {
       const out = await this.stepProgram.run(this.feeds(batch, false));
       const grads = this.spec.params.map((p) => out[`grad:${p.name}`]!.data as Float32Array);
       const { gradNorm } = adamwStep(this.slots, grads, this.stepCount, this.hyper);
-      return { loss: scalarOf(out.loss!), gradNorm, metrics: this.metricsOf(out) };
+      return { loss: scalarOf(out.loss!), gradNorm, metrics: this.metricsOf(out), outputs: this.outputsOf(out) };
     }
     const feeds = this.feeds(batch, true);
     feeds["opt:step"] = { dtype: "float32", dims: [], data: Float32Array.of(this.stepCount) };
@@ -146,13 +166,13 @@ export class Trainer {
       s.m = out[`newm:${p.name}`]!.data as Float32Array;
       s.v = out[`newv:${p.name}`]!.data as Float32Array;
     });
-    return { loss: scalarOf(out.loss!), gradNorm: scalarOf(out.gradNorm!), metrics: this.metricsOf(out) };
+    return { loss: scalarOf(out.loss!), gradNorm: scalarOf(out.gradNorm!), metrics: this.metricsOf(out), outputs: this.outputsOf(out) };
   }
 
   /** The loss (and metrics) on `batch` without updating. */
-  async evaluate(batch: Readonly<Record<string, HostTensor>>): Promise<{ loss: number; metrics: Record<string, number> }> {
+  async evaluate(batch: Readonly<Record<string, HostTensor>>): Promise<{ loss: number; metrics: Record<string, number>; outputs: Record<string, HostTensor> }> {
     const out = await this.forwardProgram.run(this.feeds(batch, false));
-    return { loss: scalarOf(out.loss!), metrics: this.metricsOf(out) };
+    return { loss: scalarOf(out.loss!), metrics: this.metricsOf(out), outputs: this.outputsOf(out) };
   }
 
   /** Release both sessions. Safe to call more than once. */

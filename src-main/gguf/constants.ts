@@ -196,6 +196,7 @@ export const TensorNames = {
   ffnGate: "blk.{bid}.ffn_gate",
   ffnUp: "blk.{bid}.ffn_up",
   ffnDown: "blk.{bid}.ffn_down",
+  ropeFreqs: "rope_freqs",
 } as const;
 
 /** `blk.{bid}.attn_q` + layer 3 + "weight" → "blk.3.attn_q.weight". */

@@ -51,6 +51,9 @@ export interface RolloutEngineOptions {
 }
 
 export const DEFAULT_THREADS = 1;
+
+/** Context settings under which llama.cpp's attention is computed in float32 throughout. */
+const EXACT_ATTENTION = { flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" } as const;
 export const DEFAULT_PARALLEL = 8;
 
 interface PoolSlot {
@@ -177,6 +180,31 @@ export class RolloutEngine {
     });
   }
 
+  /**
+   * log p(next token) over the whole vocabulary after `tokens`, from a fresh single-sequence
+   * context: the reference the training graph is checked against. "exact" keeps keys and values
+   * in float32 and turns flash attention off (on CPU it rounds K and V to F16 whatever the cache
+   * type: measured 3e-4 in log-prob); "rollout" uses the settings generation runs with.
+   * Tokens absent from llama.cpp's output (probability 0) get −Infinity.
+   */
+  nextTokenLogProbs(tokens: readonly number[], vocabSize: number, precision: "exact" | "rollout" = "exact"): Promise<Float64Array> {
+    return this.exclusive(async () => {
+      const context = await this.createContext(contextSizeFor(tokens.length + 1, this.model.trainContextSize), precision === "exact" ? EXACT_ATTENTION : null);
+      try {
+        const seq = context.getSequence();
+        const input = tokens.map((t, i) => (i === tokens.length - 1 ? ([t, { generateNext: { probabilities: true, options: samplerOptions(resolveSampling({}), 0) } }] as const) : t));
+        const out = await seq.controlledEvaluate(input as never);
+        const probs = out[tokens.length - 1]?.next?.probabilities;
+        if (!probs) throw new Error("llama.cpp returned no probabilities");
+        const logp = new Float64Array(vocabSize).fill(-Infinity);
+        for (const [tok, p] of probs) if ((tok as number) < vocabSize) logp[tok as number] = Math.log(p);
+        return logp;
+      } finally {
+        await context.dispose();
+      }
+    });
+  }
+
   /** Free every native resource. Safe to call more than once. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
@@ -193,9 +221,10 @@ export class RolloutEngine {
     return next;
   }
 
-  private async createContext(contextSize: number): Promise<LlamaContext> {
+  private async createContext(contextSize: number, attention: typeof EXACT_ATTENTION | null = null): Promise<LlamaContext> {
     return this.model.createContext({
       contextSize,
+      ...(attention ?? {}),
       sequences: 1,
       threads: this.options.threads,
       batchSize: Math.min(contextSize, 512),

@@ -25,6 +25,8 @@ export interface ExportedModel {
   inputs: { name: string; shape: Shape; dtype: string }[];
   outputs: string[];
   external: ExternalTensor[];
+  /** Whether any value is float64 (ORT's contrib fusions have float32-only kernels). */
+  usesFloat64: boolean;
 }
 
 export interface ExportOptions {
@@ -73,8 +75,10 @@ export function exportModel(graph: Graph, outputs: Readonly<Record<string, Tenso
   const nameOf = (t: Tensor): string => names.get(t.id) ?? `t${t.id}`;
 
   const nodes: onnxProto.onnx.INodeProto[] = [];
+  let usesFloat64 = false;
   for (const node of graph.nodes) {
     if (!neededNodes.has(node.id)) continue;
+    if (node.outputs.some((t) => t.dtype === "float64")) usesFloat64 = true;
     const def = OP_TABLE[node.op]!;
     nodes.push({
       opType: def.onnx ?? node.op,
@@ -122,5 +126,6 @@ export function exportModel(graph: Graph, outputs: Readonly<Record<string, Tenso
     inputs: inputs.map((i) => ({ name: i.name, shape: i.tensor.shape, dtype: i.tensor.dtype })),
     outputs: Object.keys(outputs),
     external,
+    usesFloat64,
   };
 }

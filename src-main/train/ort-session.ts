@@ -50,7 +50,8 @@ export class OrtProgram {
         executionProviders: [provider],
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
-        graphOptimizationLevel: "all",
+        // Extended fusions (e.g. x·sigmoid(x) → QuickGelu) have float32-only CPU kernels.
+        graphOptimizationLevel: exported.usesFloat64 ? "basic" : "all",
         logSeverityLevel: 3,
       };
       if (exported.external.length === 0) return ort.InferenceSession.create(exported.model, sessionOptions);

@@ -1,0 +1,34 @@
+import { RolloutEngine } from "../src-main/rollout/rollout-engine.js";
+import { Graph, type Tensor } from "../src-main/train/graph.js";
+import { exportModel } from "../src-main/train/onnx-export.js";
+import { OrtProgram } from "../src-main/train/ort-session.js";
+import { llamaRopeTables, padBatch } from "../src-main/train/llama/llama-batch.js";
+import { llamaLogits } from "../src-main/train/llama/llama-graph.js";
+import { LlamaForward } from "../src-main/train/llama/llama-forward.js";
+import { loadLlamaWeights } from "../src-main/train/llama/llama-weights.js";
+const p = `/tmp/eq-${process.argv[2] ?? "llama"}-F32.gguf`;
+const w = loadLlamaWeights(p);
+const g = new Graph();
+const consts = new Map<string, Tensor>();
+const weight = (name: string) => { let t = consts.get(name); if (!t) { const row = w.rows.find((r) => r.name === name)!; t = g.constant({ dtype: "float64", dims: row.shape, data: Float64Array.from(w.tensors.get(name)!) }, name); consts.set(name, t); } return t; };
+const c = w.config;
+const inputs = { tokens: g.input("tokens", ["B", "T"], "int64"), cos: g.input("cos", ["T", c.headDim / 2], "float64"), sin: g.input("sin", ["T", c.headDim / 2], "float64"), mask: g.input("mask", ["B", 1, "T", "T"], "float64") };
+const logits = llamaLogits(c, weight, () => null, 0, inputs);
+const prog = await OrtProgram.create(exportModel(g, { logits }));
+const engine = await RolloutEngine.load({ modelPath: p, parallel: 1 });
+const fwd = await LlamaForward.create(w);
+const toks = engine.tokenize("The quick brown fox jumps over the lazy dog");
+for (const n of [1, 2, 5, 20]) {
+  const seq = toks.slice(0, n);
+  const b = padBatch([seq]);
+  const { cos, sin } = llamaRopeTables(c, b.width);
+  const out = await prog.run({ tokens: b.tokens, cos: { ...cos, dtype: "float64", data: Float64Array.from(cos.data as Float32Array) }, sin: { ...sin, dtype: "float64", data: Float64Array.from(sin.data as Float32Array) }, mask: { ...b.mask, dtype: "float64", data: Float64Array.from(b.mask.data as Float32Array) } });
+  const row = (out.logits!.data as Float64Array).subarray((n - 1) * c.vocab, n * c.vocab);
+  const max = Math.max(...row); const lse = max + Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0));
+  const ref64 = Array.from(row, (x) => x - lse);
+  const [ours32] = await fwd.nextTokenLogProbs([seq]);
+  const cpp = await engine.nextTokenLogProbs(seq, c.vocab, "F32");
+  const md = (a: ArrayLike<number>, b: ArrayLike<number>) => { let d = 0; for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!)); return d.toExponential(2); };
+  console.log(`n=${n} onnx32 vs onnx64 ${md(ours32!, ref64)}  llama.cpp vs onnx64 ${md(cpp, ref64)}`);
+}
+await engine.dispose(); await fwd.dispose(); await prog.dispose();

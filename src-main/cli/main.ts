@@ -1,5 +1,6 @@
 // The headless CLI: `metis <command> ...`. Each command is a function from argv to printed text.
 import { GgufError } from "../gguf/errors.js";
+import { checkEquivalenceCommand, CHECK_EQUIVALENCE_USAGE } from "./check-equivalence-command.js";
 import { generateCommand, GENERATE_USAGE } from "./generate-command.js";
 import { infoCommand, INFO_USAGE } from "./info-command.js";
 import { makeModelCommand, MAKE_MODEL_USAGE } from "./make-model-command.js";
@@ -9,6 +10,7 @@ const COMMANDS: Record<string, { usage: string; summary: string; run: (argv: str
   info: { usage: INFO_USAGE, summary: "describe a GGUF model or adapter", run: infoCommand },
   generate: { usage: GENERATE_USAGE, summary: "sample completions from a model", run: generateCommand },
   "make-model": { usage: MAKE_MODEL_USAGE, summary: "write a random-weight model of a supported architecture", run: makeModelCommand },
+  "check-equivalence": { usage: CHECK_EQUIVALENCE_USAGE, summary: "compare llama.cpp's next-token log-probs with the training graph's", run: checkEquivalenceCommand },
 };
 
 /** Overall usage text. */

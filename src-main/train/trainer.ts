@@ -66,6 +66,7 @@ export class Trainer {
     private readonly slots: AdamWSlot[],
     private readonly stepProgram: OrtProgram,
     private readonly forwardProgram: OrtProgram,
+    private readonly outputsProgram: OrtProgram | null,
     private readonly placement: OptimizerPlacement,
     readonly hyper: AdamWHyper,
     private readonly metricNames: string[],
@@ -108,8 +109,10 @@ export class Trainer {
     const exportOptions = { externalThresholdBytes: options.externalThresholdBytes ?? 256 * 2 ** 20 };
     const stepProgram = await OrtProgram.create(exportModel(g, stepOutputs, { name: "train-step", ...exportOptions }), programOptions);
     const forwardProgram = await OrtProgram.create(exportModel(g, { loss, ...metricOutputs }, { name: "forward", ...exportOptions }), programOptions);
+    const intermediates = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [`out:${k}`, v]));
+    const outputsProgram = Object.keys(outputs).length > 0 ? await OrtProgram.create(exportModel(g, intermediates, { name: "outputs", ...exportOptions }), programOptions) : null;
     const slots = spec.params.map((p) => ({ param: Float32Array.from(p.init), m: new Float32Array(p.init.length), v: new Float32Array(p.init.length) }));
-    return new Trainer(spec, slots, stepProgram, forwardProgram, placement, hyper, Object.keys(metrics), Object.keys(outputs));
+    return new Trainer(spec, slots, stepProgram, forwardProgram, outputsProgram, placement, hyper, Object.keys(metrics), Object.keys(outputs));
   }
 
   /** Steps taken so far. */
@@ -131,10 +134,10 @@ export class Trainer {
         feeds[`v:${p.name}`] = { dtype: "float32", dims: p.shape, data: this.slots[i]!.v };
       }
     });
+    // A program asks only for the inputs it uses; it names any that are missing.
     for (const d of this.spec.data) {
       const t = batch[d.name];
-      if (!t) throw new Error(`batch is missing "${d.name}"`);
-      feeds[`data:${d.name}`] = t;
+      if (t) feeds[`data:${d.name}`] = t;
     }
     return feeds;
   }
@@ -175,8 +178,30 @@ export class Trainer {
     return { loss: scalarOf(out.loss!), metrics: this.metricsOf(out), outputs: this.outputsOf(out) };
   }
 
-  /** Release both sessions. Safe to call more than once. */
+  /** Only the requested intermediates (no loss): needs only the inputs they depend on. */
+  async outputs(batch: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>> {
+    if (!this.outputsProgram) throw new Error("this training graph requests no intermediates");
+    return this.outputsOf(await this.outputsProgram.run(this.feeds(batch, false)));
+  }
+
+  /** Parameters and optimizer state, for checkpoints (live views). */
+  state(): { step: number; slots: readonly AdamWSlot[] } {
+    return { step: this.stepCount, slots: this.slots };
+  }
+
+  /** Restore parameters, optimizer moments and step count (copied in). */
+  restore(step: number, values: ReadonlyMap<string, { param: Float32Array; m: Float32Array; v: Float32Array }>): void {
+    this.spec.params.forEach((p, i) => {
+      const v = values.get(p.name);
+      if (!v) throw new Error(`checkpoint has no parameter ${p.name}`);
+      if (v.param.length !== p.init.length) throw new Error(`checkpoint parameter ${p.name} has ${v.param.length} values, expected ${p.init.length}`);
+      this.slots[i] = { param: Float32Array.from(v.param), m: Float32Array.from(v.m), v: Float32Array.from(v.v) };
+    });
+    this.stepCount = step;
+  }
+
+  /** Release the sessions. Safe to call more than once. */
   async dispose(): Promise<void> {
-    await Promise.all([this.stepProgram.dispose(), this.forwardProgram.dispose()]);
+    await Promise.all([this.stepProgram.dispose(), this.forwardProgram.dispose(), this.outputsProgram?.dispose()]);
   }
 }

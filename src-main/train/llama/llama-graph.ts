@@ -2,6 +2,7 @@
 // embeddings → per block [RMSNorm → q,k,v (+bias) → (q/k RMSNorm) → RoPE → GQA causal attention
 // → o] + residual → [RMSNorm → SwiGLU] + residual → RMSNorm → output head (or tied embedding).
 import { attention, rmsNorm, rope, silu } from "../composites.js";
+import type { DType } from "../dtype.js";
 import type { Graph, Tensor } from "../graph.js";
 import * as o from "../ops.js";
 import type { LlamaConfig } from "./llama-config.js";
@@ -40,9 +41,10 @@ export function llamaLogits(c: LlamaConfig, weight: WeightSource, lora: LoraSour
   const toHeads = [0, 2, 1, 3];
   for (let b = 0; b < c.layers; b++) {
     const n = rmsNorm(h, weight(`${blockName(b, "attn_norm")}.weight`), c.rmsEps);
-    let q = o.reshape(project(n, b, "attn_q", "q", c.qkvBias), ["B", "T", c.heads, hd]); // [B, T, H, hd]
-    let k = o.reshape(project(n, b, "attn_k", "k", c.qkvBias), ["B", "T", c.kvHeads, hd]); // [B, T, Hkv, hd]
-    const v = o.reshape(project(n, b, "attn_v", "v", c.qkvBias), ["B", "T", c.kvHeads, hd]);
+    const bt = h.shape.slice(0, 2); // [B, T], symbolic or static
+    let q = o.reshape(project(n, b, "attn_q", "q", c.qkvBias), [...bt, c.heads, hd]); // [B, T, H, hd]
+    let k = o.reshape(project(n, b, "attn_k", "k", c.qkvBias), [...bt, c.kvHeads, hd]); // [B, T, Hkv, hd]
+    const v = o.reshape(project(n, b, "attn_v", "v", c.qkvBias), [...bt, c.kvHeads, hd]);
     if (c.qkNorm) {
       q = rmsNorm(q, weight(`${blockName(b, "attn_q_norm")}.weight`), c.rmsEps);
       k = rmsNorm(k, weight(`${blockName(b, "attn_k_norm")}.weight`), c.rmsEps);
@@ -50,7 +52,7 @@ export function llamaLogits(c: LlamaConfig, weight: WeightSource, lora: LoraSour
     q = rope(q, x.cos, x.sin, c.ropeStyle);
     k = rope(k, x.cos, x.sin, c.ropeStyle);
     const att = attention(o.transpose(q, toHeads), o.transpose(k, toHeads), o.transpose(v, toHeads), x.mask); // [B, H, T, hd]
-    const merged = o.reshape(o.transpose(att, toHeads), ["B", "T", c.heads * hd]); // [B, T, H·hd]
+    const merged = o.reshape(o.transpose(att, toHeads), [...bt, c.heads * hd]); // [B, T, H·hd]
     h = o.add(h, project(merged, b, "attn_output", "o", false));
     const m = rmsNorm(h, weight(`${blockName(b, "ffn_norm")}.weight`), c.rmsEps);
     const act = o.mul(silu(project(m, b, "ffn_gate", "gate", false)), project(m, b, "ffn_up", "up", false)); // [B, T, F]
@@ -62,11 +64,11 @@ export function llamaLogits(c: LlamaConfig, weight: WeightSource, lora: LoraSour
 }
 
 /** Graph inputs for a batch (names prefixed "batch:"). */
-export function llamaBatchInputs(g: Graph, c: LlamaConfig): LlamaBatchInputs {
+export function llamaBatchInputs(g: Graph, c: LlamaConfig, dtype: DType = "float32"): LlamaBatchInputs {
   return {
     tokens: g.input("batch:tokens", ["B", "T"], "int64"),
-    cos: g.input("batch:cos", ["T", c.headDim / 2], "float32"),
-    sin: g.input("batch:sin", ["T", c.headDim / 2], "float32"),
-    mask: g.input("batch:mask", ["B", 1, "T", "T"], "float32"),
+    cos: g.input("batch:cos", ["T", c.headDim / 2], dtype),
+    sin: g.input("batch:sin", ["T", c.headDim / 2], dtype),
+    mask: g.input("batch:mask", ["B", 1, "T", "T"], dtype),
   };
 }

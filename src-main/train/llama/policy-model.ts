@@ -1,0 +1,177 @@
+// A llama-family policy being trained: the model graph, LoRA or full-parameter trainables, the
+// objective (GRPO family or SFT), AdamW, and the host-side batch preparation.
+import type { DType } from "../dtype.js";
+import type { Graph, Tensor } from "../graph.js";
+import { completionLogProbs, policyLoss, sftLoss, type LossOutput, type PolicyLossOptions } from "../losses.js";
+import type { HostTensor } from "../ort-session.js";
+import { Trainer, type ParamSpec, type StepResult, type TrainerOptions, type TrainSpec } from "../trainer.js";
+import { llamaRopeTables } from "./llama-batch.js";
+import type { LlamaConfig } from "./llama-config.js";
+import { llamaLogits, type LlamaBatchInputs, type LoraSource, type WeightSource } from "./llama-graph.js";
+import type { LlamaWeights } from "./llama-weights.js";
+import { initLora, type LoraConfig, type LoraPair } from "./lora.js";
+import { alignCompletionValues, completionValues, policyBatch, type PolicySequence } from "./policy-batch.js";
+
+/** What is trained: a LoRA adapter over frozen weights, or every weight. */
+export type TrainableMode = { kind: "lora"; lora: LoraConfig; seed: number } | { kind: "full" };
+/** What is minimised. */
+export type Objective = { kind: "grpo"; policy: PolicyLossOptions } | { kind: "sft" };
+
+/** Tensors of the objective graph beyond the model's own inputs. */
+export interface ObjectiveInputs {
+  targets: Tensor; // [B, T] int64
+  lossMask: Tensor; // [B, T]
+  advantages: Tensor | null; // [B]
+  oldLogp: Tensor | null; // [B, T]
+  refLogp: Tensor | null; // [B, T]
+}
+
+/** The objective on top of the model: shared by training and the gradient checks. */
+export function buildObjective(c: LlamaConfig, weight: WeightSource, lora: LoraSource, loraScale: number, model: LlamaBatchInputs, x: ObjectiveInputs, objective: Objective): LossOutput & { logp: Tensor } {
+  const logp = completionLogProbs(llamaLogits(c, weight, lora, loraScale, model), x.targets); // [B, T]
+  if (objective.kind === "sft") return { ...sftLoss(logp, x.lossMask), logp };
+  if (!x.advantages || !x.oldLogp) throw new Error("the GRPO objective needs advantages and old log-probs");
+  return { ...policyLoss(logp, x.oldLogp, x.advantages, x.lossMask, x.refLogp, objective.policy), logp };
+}
+
+/** Graph inputs of the objective (names prefixed "data:" by the Trainer). */
+export function objectiveData(c: LlamaConfig, objective: Objective, dtype: DType = "float32"): TrainSpec["data"] {
+  const data: { name: string; shape: (string | number)[]; dtype: DType }[] = [
+    { name: "tokens", shape: ["B", "T"], dtype: "int64" },
+    { name: "cos", shape: ["T", c.headDim / 2], dtype },
+    { name: "sin", shape: ["T", c.headDim / 2], dtype },
+    { name: "attentionMask", shape: ["B", 1, "T", "T"], dtype },
+    { name: "targets", shape: ["B", "T"], dtype: "int64" },
+    { name: "lossMask", shape: ["B", "T"], dtype },
+  ];
+  if (objective.kind === "grpo") {
+    data.push({ name: "advantages", shape: ["B"], dtype }, { name: "oldLogp", shape: ["B", "T"], dtype });
+    if (objective.policy.klCoef !== 0) data.push({ name: "refLogp", shape: ["B", "T"], dtype });
+  }
+  return data;
+}
+
+/** Per-sequence signals of a GRPO update. */
+export interface PolicySignals {
+  /** One per sequence. */
+  advantages: readonly number[];
+  /** Log-probs of each completion token under the policy that sampled it; recomputed when omitted. */
+  oldLogp?: readonly (readonly number[])[];
+  /** Under the reference policy (needed when klCoef ≠ 0). */
+  refLogp?: readonly (readonly number[])[];
+}
+
+/** A policy under training. */
+export class PolicyModel {
+  private constructor(
+    readonly weights: LlamaWeights,
+    readonly mode: TrainableMode,
+    readonly objective: Objective,
+    private readonly trainer: Trainer,
+    private readonly loraShapes: Map<string, { nIn: number; nOut: number }>,
+  ) {}
+
+  /** Build graphs and sessions for `weights` trained in `mode` on `objective`. */
+  static async create(weights: LlamaWeights, mode: TrainableMode, objective: Objective, options: TrainerOptions = {}): Promise<PolicyModel> {
+    const c = weights.config;
+    const params: ParamSpec[] = [];
+    const loraShapes = new Map<string, { nIn: number; nOut: number }>();
+    let scale = 0;
+    if (mode.kind === "lora") {
+      scale = mode.lora.alpha / mode.lora.rank;
+      for (const p of initLora(c, mode.lora, mode.seed)) {
+        loraShapes.set(p.base, { nIn: p.nIn, nOut: p.nOut });
+        params.push({ name: `${p.base}.lora_a`, shape: [mode.lora.rank, p.nIn], init: p.a });
+        params.push({ name: `${p.base}.lora_b`, shape: [p.nOut, mode.lora.rank], init: p.b });
+      }
+    } else {
+      for (const row of weights.rows) params.push({ name: row.name, shape: row.shape, init: weights.tensors.get(row.name)! });
+    }
+    const spec: TrainSpec = {
+      params,
+      data: objectiveData(c, objective),
+      build: (g: Graph, p, d) => {
+        const frozen = new Map<string, Tensor>();
+        const weight: WeightSource = (name) => {
+          if (mode.kind === "full") return p[name]!;
+          let t = frozen.get(name);
+          if (!t) {
+            const row = weights.rows.find((r) => r.name === name)!;
+            t = g.constant({ dtype: "float32", dims: row.shape, data: weights.tensors.get(name)! }, name);
+            frozen.set(name, t);
+          }
+          return t;
+        };
+        const lora: LoraSource = (base) => (loraShapes.has(base) ? { a: p[`${base}.lora_a`]!, b: p[`${base}.lora_b`]! } : null);
+        const out = buildObjective(c, weight, lora, scale, { tokens: d.tokens!, cos: d.cos!, sin: d.sin!, mask: d.attentionMask! }, {
+          targets: d.targets!, lossMask: d.lossMask!, advantages: d.advantages ?? null, oldLogp: d.oldLogp ?? null, refLogp: d.refLogp ?? null,
+        }, objective);
+        return { loss: out.loss, metrics: out.metrics, outputs: { logp: out.logp } };
+      },
+    };
+    return new PolicyModel(weights, mode, objective, await Trainer.create(spec, options), loraShapes);
+  }
+
+  private modelFeeds(sequences: readonly PolicySequence[]): { feeds: Record<string, HostTensor>; batch: ReturnType<typeof policyBatch> } {
+    const batch = policyBatch(sequences);
+    const { cos, sin } = llamaRopeTables(this.weights.config, batch.width, this.weights.tensors.get("rope_freqs.weight") ?? null);
+    return { batch, feeds: { tokens: batch.tokens, cos, sin, attentionMask: batch.attentionMask, targets: batch.targets, lossMask: batch.lossMask } };
+  }
+
+  /** Log-probs of each completion token under the current weights. */
+  async logProbs(sequences: readonly PolicySequence[]): Promise<number[][]> {
+    const { feeds, batch } = this.modelFeeds(sequences);
+    const out = await this.trainer.outputs(feeds);
+    return completionValues(out.logp!.data as Float32Array, batch);
+  }
+
+  /** One optimizer step. For GRPO, `signals` carries advantages (and optionally old/ref log-probs). */
+  async update(sequences: readonly PolicySequence[], signals: PolicySignals | null = null): Promise<StepResult & { logp: number[][] }> {
+    const { feeds, batch } = this.modelFeeds(sequences);
+    if (this.objective.kind === "grpo") {
+      if (!signals || signals.advantages.length !== sequences.length) throw new Error(`GRPO needs one advantage per sequence (${sequences.length})`);
+      feeds.advantages = { dtype: "float32", dims: [sequences.length], data: Float32Array.from(signals.advantages) };
+      feeds.oldLogp = alignCompletionValues(signals.oldLogp ?? (await this.logProbs(sequences)), batch);
+      if (this.objective.policy.klCoef !== 0) {
+        if (!signals.refLogp) throw new Error("klCoef is set: pass reference log-probs (refLogp)");
+        feeds.refLogp = alignCompletionValues(signals.refLogp, batch);
+      }
+    }
+    const result = await this.trainer.trainStep(feeds);
+    return { ...result, logp: completionValues(result.outputs.logp!.data as Float32Array, batch) };
+  }
+
+  /** Steps taken. */
+  get step(): number {
+    return this.trainer.step;
+  }
+
+  /** Trainable tensors by name (LoRA: "<base>.lora_a"/"<base>.lora_b"; full: GGUF names). Live views. */
+  trainables(): Record<string, Float32Array> {
+    return this.trainer.params();
+  }
+
+  /** The trainer (checkpoints use its state). */
+  get engine(): Trainer {
+    return this.trainer;
+  }
+
+  /** The current adapter (LoRA mode). */
+  loraPairs(): LoraPair[] {
+    if (this.mode.kind !== "lora") throw new Error("the model is trained in full-parameter mode: there is no adapter");
+    const p = this.trainer.params();
+    return [...this.loraShapes].map(([base, s]) => ({ base, nIn: s.nIn, nOut: s.nOut, a: Float32Array.from(p[`${base}.lora_a`]!), b: Float32Array.from(p[`${base}.lora_b`]!) }));
+  }
+
+  /** Current full weights (full mode: the trained ones; LoRA mode: the frozen base). */
+  currentWeights(): Map<string, Float32Array> {
+    if (this.mode.kind === "lora") return this.weights.tensors;
+    const p = this.trainer.params();
+    return new Map(this.weights.rows.map((r) => [r.name, Float32Array.from(p[r.name]!)]));
+  }
+
+  /** Release sessions. Safe to call more than once. */
+  dispose(): Promise<void> {
+    return this.trainer.dispose();
+  }
+}

@@ -1,10 +1,12 @@
 // `npm run bench -- <name>`: runs one benchmark and writes its JSON under bench/results/.
 import { rolloutBench } from "./rollout-bench.js";
 import { trainOpBench } from "./train-op-bench.js";
+import { trainStepBench } from "./train-step-bench.js";
 
 const BENCHES: Record<string, (argv: string[]) => Promise<string>> = {
   rollout: rolloutBench,
   "train-op": trainOpBench,
+  "train-step": trainStepBench,
 };
 
 const [name, ...rest] = process.argv.slice(2);
@@ -14,4 +16,4 @@ if (!bench) {
   process.exit(2);
 }
 const path = await bench(rest);
-console.log(`result written to ${path}`);
+if (path) console.log(`result written to ${path}`);

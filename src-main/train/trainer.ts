@@ -115,6 +115,11 @@ export class Trainer {
     return new Trainer(spec, slots, stepProgram, forwardProgram, outputsProgram, placement, hyper, Object.keys(metrics), Object.keys(outputs));
   }
 
+  /** The execution provider the step runs on (after any fallback to CPU). */
+  get provider(): string {
+    return this.stepProgram.provider;
+  }
+
   /** Steps taken so far. */
   get step(): number {
     return this.stepCount;

@@ -4,7 +4,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["out/", "dist/", "node_modules/", "e2e/artifacts/", "bench/results/", "scratch/", "resources/"] },
+  { ignores: ["out/", "dist/", "node_modules/", "e2e/artifacts/", "bench/results/", "scratch/", "resources/", ".device/", ".gl/", "test-results/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...svelte.configs.recommended,

@@ -40,6 +40,17 @@ describe("metis CLI", () => {
     expect(again.completions).toEqual(output.completions);
   });
 
+  it("check-equivalence compares llama.cpp with the training graph", async () => {
+    const model = tmp.path("eq.gguf");
+    await run("make-model", "--arch", "llama", "--seed", "5", "--out", model);
+    const r = await run("check-equivalence", "--model", model, "--json");
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out) as { maxAbsDiff: number; prompts: { prompt: string; maxAbsDiff: number }[] };
+    expect(report.prompts.length).toBeGreaterThan(3);
+    expect(report.maxAbsDiff).toBeLessThan(1e-3);
+    expect((await run("check-equivalence", "--model", model)).out).toMatch(/max \|Δ log p\| over all prompts and tokens: \d/);
+  });
+
   it("reports usage mistakes with exit code 2 and the command's usage", async () => {
     const bad = await run("make-model", "--arch", "llama", "--out", tmp.path("x.gguf"), "--layers", "two");
     expect(bad.code).toBe(2);

@@ -1,7 +1,9 @@
 // The headless CLI: `metis <command> ...`. Each command is a function from argv to printed text.
 import { GgufError } from "../gguf/errors.js";
 import { checkEquivalenceCommand, CHECK_EQUIVALENCE_USAGE } from "./check-equivalence-command.js";
+import { evalCommand, EVAL_USAGE } from "./eval-command.js";
 import { generateCommand, GENERATE_USAGE } from "./generate-command.js";
+import { pretrainCommand, PRETRAIN_USAGE } from "./pretrain-command.js";
 import { infoCommand, INFO_USAGE } from "./info-command.js";
 import { makeModelCommand, MAKE_MODEL_USAGE } from "./make-model-command.js";
 import { UsageError } from "./usage-error.js";
@@ -10,6 +12,8 @@ const COMMANDS: Record<string, { usage: string; summary: string; run: (argv: str
   info: { usage: INFO_USAGE, summary: "describe a GGUF model or adapter", run: infoCommand },
   generate: { usage: GENERATE_USAGE, summary: "sample completions from a model", run: generateCommand },
   "make-model": { usage: MAKE_MODEL_USAGE, summary: "write a random-weight model of a supported architecture", run: makeModelCommand },
+  pretrain: { usage: PRETRAIN_USAGE, summary: "train the built-in model on the synthetic task suite", run: pretrainCommand },
+  eval: { usage: EVAL_USAGE, summary: "pass rate and mean reward of a model on a dataset", run: evalCommand },
   "check-equivalence": { usage: CHECK_EQUIVALENCE_USAGE, summary: "compare llama.cpp's next-token log-probs with the training graph's", run: checkEquivalenceCommand },
 };
 

@@ -120,6 +120,12 @@ export class Trainer {
     return this.stepProgram.provider;
   }
 
+  /** Change the learning rate from the next step on (schedules). */
+  setLearningRate(lr: number): void {
+    if (!(lr >= 0) || !Number.isFinite(lr)) throw new Error(`learning rate must be a finite number ≥ 0, found ${lr}`);
+    (this.hyper as { lr: number }).lr = lr;
+  }
+
   /** Steps taken so far. */
   get step(): number {
     return this.stepCount;

@@ -69,6 +69,12 @@ export class Rng {
     return out;
   }
 
+  /** One element of `items`, uniformly. */
+  pick<T>(items: readonly T[]): T {
+    if (items.length === 0) throw new Error("pick from an empty list");
+    return items[this.int(items.length)]!;
+  }
+
   /** Shuffle in place (Fisher–Yates) and return the array. */
   shuffle<T>(items: T[]): T[] {
     for (let i = items.length - 1; i > 0; i--) {

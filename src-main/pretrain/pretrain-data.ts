@@ -1,0 +1,52 @@
+// The pretraining stream: synthetic task items with their reference answers, and self-judgment
+// items in the METIS format, as token sequences for SFT.
+import { judgmentPrompt, formatVariance, type JudgmentExample } from "../curriculum/judgment-format.js";
+import type { TaskRow } from "../datasets/task-row.js";
+import { DIFFICULTIES, TASK_FAMILIES } from "../datasets/tasks/suite.js";
+import { BYTE_EOS, encodeBytes } from "../model/byte-tokenizer.js";
+import type { PolicySequence } from "../train/llama/policy-batch.js";
+import type { Rng } from "../util/rng.js";
+
+/** Expected reward variance of an item: a prior by difficulty until measured pass rates exist. */
+export type VarianceOf = (row: TaskRow) => number;
+
+/** A prior pass rate falling with difficulty; variance p(1 − p). */
+export const PRIOR_VARIANCE: VarianceOf = (row) => {
+  const p = [0.95, 0.8, 0.55, 0.3, 0.1][(row.difficulty ?? 3) - 1]!;
+  return p * (1 - p);
+};
+
+/** Prompt + completion + end of text, with the loss on the completion. */
+export function sftSequence(prompt: string, completion: string): PolicySequence {
+  const p = encodeBytes(prompt);
+  return { tokens: [...p, ...encodeBytes(completion), BYTE_EOS], completionStart: p.length };
+}
+
+/** A random task row not among `heldOut` prompts. */
+export function randomTask(rng: Rng, heldOut: ReadonlySet<string>, id = "train"): TaskRow {
+  const families = Object.keys(TASK_FAMILIES);
+  for (;;) {
+    const row = TASK_FAMILIES[rng.pick(families)]!(rng, rng.pick(DIFFICULTIES), id);
+    if (!heldOut.has(row.prompt)) return row;
+  }
+}
+
+/** A judgment item: 2–6 recent items with their variances, a new one, and its variance as the answer. */
+export function judgmentSequence(rng: Rng, heldOut: ReadonlySet<string>, varianceOf: VarianceOf): PolicySequence {
+  const k = 2 + rng.int(5);
+  const examples: JudgmentExample[] = Array.from({ length: k }, () => {
+    const row = randomTask(rng, heldOut);
+    return { prompt: row.prompt, variance: Math.max(0, varianceOf(row) + 0.02 * rng.normal()) };
+  });
+  const candidate = randomTask(rng, heldOut);
+  return sftSequence(judgmentPrompt(examples, candidate.prompt), ` ${formatVariance(varianceOf(candidate))}`);
+}
+
+/** One batch: task items, or (with probability `judgmentShare`) judgment items. */
+export function pretrainBatch(rng: Rng, size: number, heldOut: ReadonlySet<string>, judgmentShare: number, varianceOf: VarianceOf): PolicySequence[] {
+  if (rng.uniform() < judgmentShare) return Array.from({ length: Math.max(1, size >> 1) }, () => judgmentSequence(rng, heldOut, varianceOf));
+  return Array.from({ length: size }, () => {
+    const row = randomTask(rng, heldOut);
+    return sftSequence(row.prompt, row.reference!);
+  });
+}

@@ -1,0 +1,100 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { jsCodeReward } from "./code-reward.js";
+import { continuousReward } from "./continuous-reward.js";
+import { functionCallReward } from "./function-call-reward.js";
+import { runInSandbox } from "./js-sandbox.js";
+import { extractFinalAnswer, mathReward, parseNumber } from "./math-reward.js";
+
+describe("math reward", () => {
+  it.each([
+    ["The answer is 42.", "42", 1],
+    ["#### 1,234", "1234", 1],
+    ["so we get \\boxed{\\frac{3}{4}} hmm \\boxed{0.75}", "3/4", 1],
+    ["She pays $18 in total.", "18", 1],
+    ["12 apples then 7 apples", "7", 1],
+    ["It is -3.50", "-3.5", 1],
+    ["It is 41", "42", 0],
+    ["no idea", "42", 0],
+    ["", "42", 0],
+  ])("%j vs %s → %d", (completion, answer, reward) => {
+    expect(mathReward(completion, answer)).toBe(reward);
+  });
+
+  it("is null when the reference is not a number", () => {
+    expect(mathReward("42", "forty-two")).toBeNull();
+  });
+
+  it("parses numbers as answers write them", () => {
+    expect(parseNumber("$1,234,567.5")).toBe(1234567.5);
+    expect(parseNumber("3 / 4")).toBe(0.75);
+    expect(parseNumber("1/0")).toBeNull();
+    expect(extractFinalAnswer("A: 5\nThe answer is: 7 cats")).toBe("7 cats");
+  });
+
+  it("GSM8K reference answers score 1 against their own final answer and 0 against another's", () => {
+    const rows = readFileSync(new URL("../../../shared/datasets/gsm8k/test.jsonl", import.meta.url), "utf8").trim().split("\n").slice(0, 200).map((l) => JSON.parse(l) as { answer: string });
+    const finals = rows.map((r) => r.answer.split("####").at(-1)!.trim());
+    let own = 0, other = 0;
+    rows.forEach((r, i) => {
+      own += mathReward(r.answer, finals[i]!) ?? 0;
+      const j = finals.findIndex((f) => parseNumber(f) !== parseNumber(finals[i]!));
+      other += mathReward(r.answer, finals[j]!) ?? 0;
+    });
+    expect(own).toBe(rows.length);
+    expect(other).toBe(0);
+  });
+});
+
+describe("continuous reward", () => {
+  it("is 1 − relative error, floored at 0", () => {
+    expect(continuousReward(" 1500", 1517, 1517)).toBeCloseTo(1 - 17 / 1517, 10);
+    expect(continuousReward("1517", 1517, 1517)).toBe(1);
+    expect(continuousReward("99999", 1517, 1517)).toBe(0);
+    expect(continuousReward("about a thousand", 1517, 1517)).toBe(0);
+  });
+});
+
+describe("function-call reward", () => {
+  const expected = [{ convert: { amount: [12], from: ["USD"], to: ["EUR"], rounding: ["", 2] } }];
+  it.each([
+    ['{"name":"convert","arguments":{"amount":12,"from":"USD","to":"EUR"}}', 1, 1],
+    ['{"name":"convert","arguments":{"amount":"12","from":"usd","to":"EUR","rounding":2}}', 1, 1],
+    ['{"name":"convert","arguments":{"amount":12,"from":"USD","to":"GBP"}}', 0, 4 / 5],
+    ['{"name":"weather","arguments":{"city":"Paris"}}', 0, 0],
+    ['{"name":"convert","arguments":{"amount":12,"from":"USD","to":"EUR","fee":1}}', 0, 4 / 5],
+    ['{"name":"convert","arguments":{"amount":12,"from":"USD"', 0, 0],
+    ["I cannot do that", 0, 0],
+  ])("%s → exact %d, partial %d", (completion, exact, partial) => {
+    expect(functionCallReward(completion, expected, false)).toBe(exact);
+    expect(functionCallReward(completion, expected, true)).toBeCloseTo(partial, 10);
+  });
+
+  it("accepts BFCL's {name: {args}} form and text around the JSON", () => {
+    expect(functionCallReward('Sure! {"convert": {"amount": 12, "from": "USD", "to": "EUR"}} done', expected, false)).toBe(1);
+  });
+});
+
+describe("code reward in the QuickJS sandbox", () => {
+  const tests = 'if (f(2) !== 7) throw new Error("f(2)");\nif (f(-1) !== -2) throw new Error("f(-1)");';
+  it.each([
+    ["x=>x*3+1", 1],
+    ["function f(x) { return 3 * x + 1; }", 1],
+    ["```js\nconst f = (x) => x * 3 + 1;\n```", 1],
+    ["x=>x*3", 0],
+    ["x=>", 0],
+    ["", 0],
+  ])("%j → %d", async (completion, reward) => {
+    expect(await jsCodeReward(completion, "f", tests)).toBe(reward);
+  });
+
+  it("stops infinite loops, memory hogs, and has no Node or network", async () => {
+    expect(await jsCodeReward("x=>{ for(;;){} }", "f", tests, { timeoutMs: 100, memoryBytes: 8 * 2 ** 20 })).toBe(0);
+    const hog = await runInSandbox("const a = []; for (;;) a.push(new Array(1e5).fill(1));", { timeoutMs: 5000, memoryBytes: 8 * 2 ** 20 });
+    expect(hog.ok).toBe(false);
+    for (const probe of ["typeof require", "typeof process", "typeof fetch", "typeof XMLHttpRequest"]) {
+      const r = await runInSandbox(probe);
+      expect(r).toEqual({ ok: true, value: "undefined" });
+    }
+  });
+});

@@ -14,6 +14,8 @@ export interface ItemResult {
   samples: number;
   passRate: number;
   meanReward: number;
+  /** Population variance of the scored rewards: what METIS predicts. */
+  rewardVariance: number;
   /** Unscorable completions (reward null), left out of both means. */
   unscorable: number;
 }
@@ -57,6 +59,7 @@ export async function evaluateRows(engine: RolloutEngine, rows: readonly TaskRow
         samples,
         passRate: mean(scored.map((r) => (r >= PASS_THRESHOLD ? 1 : 0))),
         meanReward: mean(scored),
+        rewardVariance: mean(scored.map((r) => (r - mean(scored)) ** 2)),
         unscorable: rewards.length - scored.length,
       });
     }

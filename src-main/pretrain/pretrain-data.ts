@@ -50,3 +50,12 @@ export function pretrainBatch(rng: Rng, size: number, heldOut: ReadonlySet<strin
     return sftSequence(row.prompt, row.reference!);
   });
 }
+
+/**
+ * Variances measured on the model itself: the mean observed reward variance of each (family,
+ * difficulty) cell, so judgment items teach the model its own difficulty profile.
+ */
+export function measuredVariance(cells: readonly { family: string; difficulty: number | null; variance: number }[]): VarianceOf {
+  const table = new Map(cells.map((c) => [`${c.family}/${c.difficulty}`, c.variance]));
+  return (row) => table.get(`${row.family}/${row.difficulty ?? null}`) ?? PRIOR_VARIANCE(row);
+}

@@ -11,7 +11,9 @@ import { writeMergedGguf } from "../train/llama/export.js";
 import { loadLlamaWeights } from "../train/llama/llama-weights.js";
 import { PolicyModel } from "../train/llama/policy-model.js";
 import { Rng } from "../util/rng.js";
-import { PRIOR_VARIANCE, pretrainBatch, type VarianceOf } from "./pretrain-data.js";
+import { evaluateRows, summarize } from "../eval/evaluate.js";
+import { RolloutEngine } from "../rollout/rollout-engine.js";
+import { PRIOR_VARIANCE, measuredVariance, pretrainBatch, randomTask, type VarianceOf } from "./pretrain-data.js";
 
 /** Recipe of the built-in model; every field has a default. */
 export interface PretrainOptions {
@@ -35,6 +37,13 @@ export interface PretrainOptions {
   /** Continue from these weights instead of a random start. */
   initFrom: string | null;
   threads: number;
+  /**
+   * After the main phase: sample the model on `calibrationItems` training items, measure each
+   * (family, difficulty) cell's reward variance, and train `calibrateSteps` more steps with
+   * judgment items built from those measurements. 0 skips it.
+   */
+  calibrateSteps: number;
+  calibrationItems: number;
 }
 
 export const DEFAULT_PRETRAIN: Omit<PretrainOptions, "out" | "heldOut"> = {
@@ -54,6 +63,8 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, "out" | "heldOut"> = {
   varianceOf: PRIOR_VARIANCE,
   initFrom: null,
   threads: 2,
+  calibrateSteps: 500,
+  calibrationItems: 300,
 };
 
 /** Linear warm-up, then cosine decay to minLr. */
@@ -96,10 +107,26 @@ export async function pretrain(o: PretrainOptions, progress: (line: string) => v
         }
       }
       writeMergedGguf(o.out, weights, model.currentWeights(), "F32");
+      if (o.calibrateSteps > 0) {
+        const varianceOf = await measureVariances(o.out, o, progress);
+        const phase = { ...o, lr: o.lr / 3, minLr: o.minLr, warmup: 20, steps: o.calibrateSteps };
+        for (let step = 0; step < o.calibrateSteps; step++) {
+          model.engine.setLearningRate(learningRate(step, phase));
+          const batch = pretrainBatch(rng, o.batch, o.heldOut, 0.5, varianceOf);
+          const { loss } = await model.update(batch);
+          ema = Number.isNaN(ema) ? loss : 0.98 * ema + 0.02 * loss;
+          if (step % 50 === 0 || step === o.calibrateSteps - 1) {
+            const entry = { phase: "calibrate", step, loss: round(loss), lossEma: round(ema), lr: learningRate(step, phase), seconds: Math.round((performance.now() - t0) / 100) / 10 };
+            appendFileSync(logPath, JSON.stringify(entry) + "\n");
+            progress(`calibrate ${step}/${o.calibrateSteps}  loss ${entry.lossEma.toFixed(4)}  ${entry.seconds}s`);
+          }
+        }
+        writeMergedGguf(o.out, weights, model.currentWeights(), "F32");
+      }
     } finally {
       await model.dispose();
     }
-    return { path: o.out, steps: o.steps, seconds: (performance.now() - t0) / 1000, finalLoss: ema, parameters };
+    return { path: o.out, steps: o.steps + o.calibrateSteps, seconds: (performance.now() - t0) / 1000, finalLoss: ema, parameters };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -108,3 +135,24 @@ export async function pretrain(o: PretrainOptions, progress: (line: string) => v
 function round(x: number): number {
   return Math.round(x * 1e4) / 1e4;
 }
+
+/** Sample the just-written model on fresh training items and tabulate reward variance by cell. */
+async function measureVariances(modelPath: string, o: PretrainOptions, progress: (line: string) => void): Promise<VarianceOf> {
+  const rng = new Rng(o.seed + 2000);
+  const rows = Array.from({ length: o.calibrationItems }, (_, i) => randomTask(rng, o.heldOut, `calibrate-${i}`));
+  const engine = await RolloutEngine.load({ modelPath });
+  try {
+    const report = await evaluateRows(engine, rows, 8, { temperature: 1, maxTokens: 96, seed: o.seed });
+    const cells = summarize(report.items).map((c) => ({
+      family: c.family,
+      difficulty: c.difficulty,
+      variance: mean(report.items.filter((i) => i.family === c.family && i.difficulty === c.difficulty).map((i) => i.rewardVariance)),
+    }));
+    progress(`calibration: measured reward variance in ${cells.length} cells on ${rows.length} items × 8 samples`);
+    return measuredVariance(cells);
+  } finally {
+    await engine.dispose();
+  }
+}
+
+const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);

@@ -98,3 +98,30 @@ describe("code reward in the QuickJS sandbox", () => {
     }
   });
 });
+
+describe("function-call reward on BFCL ground truths", () => {
+  const read = (name: string) =>
+    readFileSync(new URL(`../../../shared/datasets/bfcl/${name}`, import.meta.url), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { ground_truth: Record<string, Record<string, unknown[]>>[] });
+  /** A call built from the first allowed value of each parameter (skipping optional ones). */
+  const callOf = (gt: Record<string, Record<string, unknown[]>>) => {
+    const [name, params] = Object.entries(gt)[0]!;
+    return { name, arguments: Object.fromEntries(Object.entries(params).filter(([, v]) => v[0] !== "").map(([k, v]) => [k, v[0]])) };
+  };
+  const perturb = (v: unknown): unknown => (typeof v === "number" ? v + 1 : typeof v === "string" ? `${v}x` : Array.isArray(v) ? [...v, 0] : typeof v === "boolean" ? !v : { changed: true });
+
+  it.each(["BFCL_v4_simple_python.answer.json", "BFCL_v4_multiple.answer.json", "BFCL_v4_parallel.answer.json"])("%s: ground truths match, perturbed calls do not", (file) => {
+    let checked = 0;
+    for (const row of read(file)) {
+      const calls = row.ground_truth.map(callOf);
+      expect(functionCallReward(JSON.stringify(calls), row.ground_truth, false)).toBe(1);
+      const target = calls.find((c) => Object.keys(c.arguments).length > 0);
+      if (!target) continue;
+      const key = Object.keys(target.arguments)[0]!;
+      const broken = calls.map((c) => (c === target ? { ...c, arguments: { ...c.arguments, [key]: perturb(c.arguments[key]) } } : c));
+      expect(functionCallReward(JSON.stringify(broken), row.ground_truth, false), JSON.stringify(broken)).toBe(0);
+      expect(functionCallReward(JSON.stringify(calls.map((c) => ({ ...c, name: `${c.name}_x` }))), row.ground_truth, false)).toBe(0);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(150);
+  });
+});

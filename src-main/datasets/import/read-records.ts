@@ -1,0 +1,131 @@
+// Records from a user's file — JSONL, JSON, CSV or Parquet, optionally gzipped — each with the
+// line (or row) it came from, so every later error can name it. The file is only read.
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { gunzipSync } from "node:zlib";
+import Papa from "papaparse";
+import { parquetReadObjects } from "hyparquet";
+
+/** One record and where it was in the file (1-based line for text formats, row for Parquet). */
+export interface SourceRecord {
+  line: number;
+  value: Record<string, unknown>;
+}
+
+/** A problem with the file itself, naming the file and line. */
+export class DatasetFileError extends Error {
+  override name = "DatasetFileError";
+  constructor(
+    readonly file: string,
+    readonly line: number | null,
+    readonly detail: string,
+  ) {
+    super(`${file}${line === null ? "" : `:${line}`}: ${detail}`);
+  }
+}
+
+export const DATASET_FORMATS = ["jsonl", "json", "csv", "parquet"] as const;
+export type DatasetFormat = (typeof DATASET_FORMATS)[number];
+
+/** The format a file name says it has (".gz" looks through to the inner extension). */
+export function formatOf(path: string): DatasetFormat {
+  const name = basename(path).toLowerCase().replace(/\.gz$/, "");
+  const ext = name.slice(name.lastIndexOf(".") + 1);
+  if (ext === "ndjson") return "jsonl";
+  if ((DATASET_FORMATS as readonly string[]).includes(ext)) return ext as DatasetFormat;
+  throw new DatasetFileError(path, null, `unknown dataset format ".${ext}" (supported: ${DATASET_FORMATS.join(", ")}, optionally .gz)`);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Read every record of `path`. */
+export async function readRecords(path: string): Promise<SourceRecord[]> {
+  const format = formatOf(path);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+    if (path.toLowerCase().endsWith(".gz")) bytes = gunzipSync(bytes);
+  } catch (e) {
+    throw new DatasetFileError(path, null, `cannot read: ${(e as Error).message}`);
+  }
+  switch (format) {
+    case "jsonl": return readJsonl(path, bytes.toString("utf8"));
+    case "json": return readJson(path, bytes.toString("utf8"));
+    case "csv": return readCsv(path, bytes.toString("utf8"));
+    case "parquet": return readParquet(path, bytes);
+  }
+}
+
+function readJsonl(path: string, text: string): SourceRecord[] {
+  const out: SourceRecord[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (line.trim() === "") return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      throw new DatasetFileError(path, i + 1, `not valid JSON: ${(e as Error).message}`);
+    }
+    if (!isRecord(value)) throw new DatasetFileError(path, i + 1, "each line must be a JSON object");
+    out.push({ line: i + 1, value });
+  });
+  return out;
+}
+
+/**
+ * A JSON array of objects, or an object holding one (e.g. {"data": [...]}); lines are those of
+ * each object's start. Files named .json that hold one object per line (as BFCL's do) are read as JSONL.
+ */
+function readJson(path: string, text: string): SourceRecord[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    if (/^\s*\{[^\n]*\}\s*\r?\n\s*\{/.test(text)) return readJsonl(path, text);
+    throw new DatasetFileError(path, null, `not valid JSON: ${(e as Error).message}`);
+  }
+  const list = Array.isArray(value) ? value : isRecord(value) ? Object.values(value).find(Array.isArray) : undefined;
+  if (!list) throw new DatasetFileError(path, null, "expected an array of objects (or an object with one)");
+  // Line numbers: where each top-level object starts in the text.
+  const starts: number[] = [];
+  let depth = 0, line = 1, inString = false, escaped = false;
+  for (const ch of text) {
+    if (ch === "\n") line++;
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (ch === "\\") escaped = true;
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (ch === '"') inString = true;
+    else if (ch === "{" || ch === "[") {
+      if (ch === "{" && depth === (Array.isArray(value) ? 1 : 2)) starts.push(line);
+      depth++;
+    } else if (ch === "}" || ch === "]") depth--;
+  }
+  return list.map((v, i) => {
+    if (!isRecord(v)) throw new DatasetFileError(path, starts[i] ?? null, `item ${i + 1} is not an object`);
+    return { line: starts[i] ?? i + 1, value: v };
+  });
+}
+
+function readCsv(path: string, text: string): SourceRecord[] {
+  const parsed = Papa.parse<Record<string, unknown>>(text, { header: true, skipEmptyLines: true, dynamicTyping: false });
+  const error = parsed.errors[0];
+  // Row indices are data rows; the header is line 1.
+  if (error) throw new DatasetFileError(path, error.row !== undefined ? error.row + 2 : null, `CSV: ${error.message}`);
+  return parsed.data.map((value, i) => ({ line: i + 2, value }));
+}
+
+async function readParquet(path: string, bytes: Buffer): Promise<SourceRecord[]> {
+  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  let rows: Record<string, unknown>[];
+  try {
+    rows = (await parquetReadObjects({ file })) as Record<string, unknown>[];
+  } catch (e) {
+    throw new DatasetFileError(path, null, `not a readable Parquet file: ${(e as Error).message}`);
+  }
+  return rows.map((value, i) => ({ line: i + 1, value: Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v])) }));
+}

@@ -1,0 +1,99 @@
+import { describe, expect, it } from "vitest";
+import type { TaskRow } from "../datasets/task-row.js";
+import { Rng } from "../util/rng.js";
+import { emptyCurriculumState, recordOutcome, type Judgment, type SelectContext } from "./curriculum.js";
+import { zeroVarianceStreak } from "./greso.js";
+import { judgmentReward, pickExamples, DEFAULT_METIS } from "./metis.js";
+import { posterior, sampleBeta } from "./mopps.js";
+import { CURRICULA, makeCurriculum } from "./registry.js";
+
+const rows: TaskRow[] = Array.from({ length: 40 }, (_, i) => ({ id: `p${i}`, prompt: `Q: ${i}+1=?\nA:`, reward: { kind: "math", answer: String(i + 1) } }));
+const noJudge = async (): Promise<Judgment[]> => { throw new Error("this curriculum must not call the judge"); };
+const ctx = (seed: number, judge: SelectContext["judge"] = noJudge): SelectContext => ({ step: 10, rng: new Rng(seed), batchSize: 8, judge });
+
+describe("curricula", () => {
+  it("are registered by name; an unknown name lists the valid ones", () => {
+    for (const name of CURRICULA) expect(makeCurriculum(name).name).toBe(name);
+    expect(() => makeCurriculum("random")).toThrow('unknown scheduler "random" (valid: metis, uniform, dapo, greso, mopps)');
+  });
+
+  it("uniform: a batch of distinct prompts, reproducible for a seed", async () => {
+    const u = makeCurriculum("uniform");
+    const a = await u.select(rows, emptyCurriculumState(), ctx(1));
+    const b = await u.select(rows, emptyCurriculumState(), ctx(1));
+    expect(a.chosen.map((r) => r.id)).toEqual(b.chosen.map((r) => r.id));
+    expect(new Set(a.chosen.map((r) => r.id)).size).toBe(8);
+  });
+
+  it("dapo: over-samples into a reserve and asks the loop to drop zero-variance groups", async () => {
+    const s = await makeCurriculum("dapo").select(rows, emptyCurriculumState(), ctx(2));
+    expect(s.chosen).toHaveLength(8);
+    expect(s.reserve).toHaveLength(16);
+    expect(s.filterZeroVariance).toBe(true);
+  });
+
+  it("greso: skips prompts after zero-variance streaks, more the longer the streak, never for good", async () => {
+    const state = emptyCurriculumState();
+    for (let i = 0; i < 20; i++) for (let s = 0; s < 5; s++) recordOutcome(state, `p${i}`, { step: s, variance: 0, mean: 1, samples: 8 });
+    expect(zeroVarianceStreak(state, "p0")).toBe(5);
+    let stale = 0;
+    for (let seed = 0; seed < 200; seed++) {
+      const s = await makeCurriculum("greso").select(rows, state, ctx(seed));
+      stale += s.chosen.filter((r) => Number(r.id.slice(1)) < 20).length;
+    }
+    // Half the pool is stale; uniform would give 4 of 8 per batch. Skipping at 0.9 leaves far fewer, but some.
+    expect(stale / 200).toBeLessThan(1.5);
+    expect(stale).toBeGreaterThan(0);
+  });
+
+  it("mopps: posterior from outcomes; Thompson sampling prefers prompts near a ½ success rate", async () => {
+    const state = emptyCurriculumState();
+    for (let i = 0; i < 40; i++) recordOutcome(state, `p${i}`, { step: 9, variance: 0, mean: i < 8 ? 0.5 : i % 2, samples: 8 });
+    expect(posterior(state, "p0", 9, { target: 0.5, decay: 0.9, prior: 1 })).toEqual([5, 5]);
+    let near = 0;
+    for (let seed = 0; seed < 50; seed++) near += (await makeCurriculum("mopps").select(rows, state, ctx(seed))).chosen.filter((r) => Number(r.id.slice(1)) < 8).length;
+    expect(near / 50).toBeGreaterThan(6);
+    const rng = new Rng(3);
+    const draws = Array.from({ length: 4000 }, () => sampleBeta(rng, 2, 6));
+    expect(draws.reduce((a, b) => a + b, 0) / draws.length).toBeCloseTo(0.25, 1);
+  });
+
+  it("metis: judges k×batch candidates, allocates to the highest predictions plus exploration, counts parse failures", async () => {
+    const state = emptyCurriculumState();
+    for (let i = 0; i < 10; i++) recordOutcome(state, `p${i}`, { step: i, variance: i / 40, mean: 0.5, samples: 8 });
+    let judged: { id: string; prompt: string }[] = [];
+    const judge: SelectContext["judge"] = async (prompts) => {
+      judged = prompts;
+      return prompts.map((p) => {
+        const n = Number(p.id.slice(1));
+        const predicted = n % 5 === 0 ? null : n / 160; // higher ids predict more variance
+        return { id: p.id, prompt: p.prompt, predicted, completions: [{ text: predicted === null ? "?" : ` ${predicted}`, promptTokens: [1], tokens: [2], predicted }] };
+      });
+    };
+    const s = await makeCurriculum("metis").select(rows, state, ctx(4, judge));
+    expect(judged).toHaveLength(32);
+    expect(judged[0]!.prompt).toMatch(/^Judge variance\.\n(.* => \d\.\d\d\n){6}New: /);
+    expect(s.chosen).toHaveLength(8);
+    const best = judged.map((j) => Number(j.id.slice(1))).filter((n) => n % 5 !== 0).sort((a, b) => b - a).slice(0, 6);
+    expect(s.chosen.slice(0, 6).map((r) => Number(r.id.slice(1)))).toEqual(best);
+    expect(s.info["metis/parseFailures"]).toBe(judged.filter((j) => Number(j.id.slice(1)) % 5 === 0).length);
+    expect(s.judgments).toHaveLength(32);
+  });
+
+  it("metis: examples are the most recent outcomes, or spread over variances", () => {
+    const state = emptyCurriculumState();
+    for (let i = 0; i < 30; i++) recordOutcome(state, `p${i}`, { step: i, variance: (i % 10) / 40, mean: 0.5, samples: 8 });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(pickExamples(state, byId, DEFAULT_METIS).map((e) => e.prompt)).toEqual(rows.slice(24, 30).map((r) => r.prompt));
+    const strat = pickExamples(state, byId, { ...DEFAULT_METIS, examples: "stratified" }).map((e) => e.variance);
+    expect(strat).toEqual([...strat].sort((a, b) => a - b));
+    expect(strat[0]).toBeLessThan(strat.at(-1)!);
+  });
+
+  it("self-judgment reward: 1 at the observed variance, falling with distance, 0 for no answer", () => {
+    expect(judgmentReward(0.2, 0.2)).toBe(1);
+    expect(judgmentReward(0.1, 0.2)).toBeCloseTo(0.6, 10);
+    expect(judgmentReward(0.9, 0)).toBe(0);
+    expect(judgmentReward(null, 0.1)).toBe(0);
+  });
+});

@@ -1,0 +1,77 @@
+// METIS: the policy judges each candidate's reward variance from recent outcomes (in-context
+// examples), the highest predicted variances get the rollout budget (plus an exploration share),
+// and the loop later rewards each judgment by how close it came to the variance observed.
+//
+// Choices the paper leaves open, and the simplest sound option taken here:
+//  - examples: the `window` most recent outcomes, newest last ("recent"), or the same number
+//    spread evenly over the sorted variances of the last 4·window ("stratified");
+//  - J judgment samples per candidate at temperature 1; the prediction is the mean of those that
+//    parse (failures are counted, never fatal; a candidate with none is treated as unknown);
+//  - allocation: (1 − exploration)·batch by highest prediction, the rest uniformly from the
+//    remaining candidates (unknown predictions rank last);
+//  - self-judgment reward: 1 − |predicted − observed| / 0.25 (0.25 is the largest variance of a
+//    reward in [0, 1]), floored at 0; an unparseable judgment scores 0.
+import { judgmentPrompt, type JudgmentExample } from "./judgment-format.js";
+import { sampleRows, type Curriculum, type CurriculumState } from "./curriculum.js";
+import type { TaskRow } from "../datasets/task-row.js";
+
+export interface MetisOptions {
+  /** Candidates judged per step, as a multiple of the batch. */
+  poolFactor: number;
+  /** In-context examples per judgment prompt. */
+  window: number;
+  examples: "recent" | "stratified";
+  /** Share of the batch filled uniformly from the unchosen candidates. */
+  exploration: number;
+}
+
+export const DEFAULT_METIS: MetisOptions = { poolFactor: 4, window: 6, examples: "recent", exploration: 0.25 };
+
+/** The largest variance of a reward in [0, 1]: the self-judgment reward's scale. */
+export const VARIANCE_SCALE = 0.25;
+
+/** The self-judgment reward of a prediction against the observed variance. */
+export function judgmentReward(predicted: number | null, observed: number): number {
+  if (predicted === null) return 0;
+  return Math.max(0, 1 - Math.abs(predicted - observed) / VARIANCE_SCALE);
+}
+
+/** In-context examples from the state's recent outcomes. */
+export function pickExamples(state: CurriculumState, rows: ReadonlyMap<string, TaskRow>, o: MetisOptions): JudgmentExample[] {
+  const known = state.recent.filter((r) => rows.has(r.id));
+  let chosen = known.slice(-o.window);
+  if (o.examples === "stratified") {
+    const span = [...known.slice(-4 * o.window)].sort((a, b) => a.variance - b.variance);
+    chosen = span.length <= o.window ? span : Array.from({ length: o.window }, (_, i) => span[Math.floor(((i + 0.5) * span.length) / o.window)]!);
+  }
+  return chosen.map((r) => ({ prompt: rows.get(r.id)!.prompt, variance: r.variance }));
+}
+
+/** METIS selection. */
+export function metisCurriculum(o: MetisOptions = DEFAULT_METIS): Curriculum {
+  return {
+    name: "metis",
+    select: async (pool, state, ctx) => {
+      const candidates = sampleRows(pool, Math.ceil(ctx.batchSize * o.poolFactor), ctx.rng);
+      const byId = new Map(pool.map((r) => [r.id, r]));
+      const examples = pickExamples(state, byId, o);
+      const judgments = await ctx.judge(candidates.map((c) => ({ id: c.id, prompt: judgmentPrompt(examples, c.prompt) })));
+      const predicted = new Map(judgments.map((j) => [j.id, j.predicted]));
+      const ranked = [...candidates].sort((a, b) => (predicted.get(b.id) ?? -1) - (predicted.get(a.id) ?? -1));
+      const exploit = Math.min(ranked.length, Math.round(ctx.batchSize * (1 - o.exploration)));
+      const chosen = ranked.slice(0, exploit);
+      chosen.push(...sampleRows(ranked.slice(exploit), ctx.batchSize - chosen.length, ctx.rng));
+      const completions = judgments.flatMap((j) => j.completions);
+      return {
+        chosen,
+        judgments,
+        info: {
+          "metis/candidates": candidates.length,
+          "metis/examples": examples.length,
+          "metis/parseFailures": completions.filter((c) => c.predicted === null).length,
+          "metis/judgmentTokens": completions.reduce((n, c) => n + c.tokens.length + c.promptTokens.length, 0),
+        },
+      };
+    },
+  };
+}

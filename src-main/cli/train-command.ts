@@ -1,0 +1,58 @@
+// `metis train`: a headless RFT run with a progress line per step and a final summary.
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { CURRICULA } from "../curriculum/registry.js";
+import { RftRun, type RftEvent, type StepMetrics } from "../rft/rft-run.js";
+import { choiceOption, numberOption } from "./usage-error.js";
+
+export const TRAIN_USAGE = `metis train [--model FILE] [--dataset FILE] [--scheduler ${CURRICULA.join("|")}] [--steps N] [--seed S] [--batch N] [--group N] [--lr X] [--runs DIR] [--resume RUN_DIR] [--json]`;
+
+const BUILTIN_MODEL = "resources/models/metis-tiny.gguf";
+const BUILTIN_DATASET = "resources/datasets/synthetic-train.jsonl";
+
+/** Run `metis train`; returns the summary to print. */
+export async function trainCommand(argv: string[]): Promise<string> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      model: { type: "string" }, dataset: { type: "string" }, scheduler: { type: "string" }, steps: { type: "string" }, seed: { type: "string" },
+      batch: { type: "string" }, group: { type: "string" }, lr: { type: "string" }, runs: { type: "string", default: "runs" }, resume: { type: "string" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const lines: StepMetrics[] = [];
+  const onEvent = (e: RftEvent): void => {
+    if (e.type === "step") {
+      lines.push(e.metrics);
+      const m = e.metrics;
+      const judge = m.judgeAbsError === null ? "" : `  judge |err| ${m.judgeAbsError.toFixed(3)}`;
+      if (!values.json) process.stderr.write(`step ${m.step}  reward ${m.rewardMean.toFixed(3)}  pass ${(m.passRate * 100).toFixed(1)}%  zero-var ${(m.zeroVarianceShare * 100).toFixed(0)}%${judge}  ${(m.stepMs / 1000).toFixed(1)}s\n`);
+    } else if (e.type === "checkpoint" && !values.json) process.stderr.write(`checkpoint ${e.dir}\n`);
+  };
+  const run = values.resume
+    ? await RftRun.resume(values.resume, onEvent)
+    : await RftRun.create(values.runs, {
+        model: values.model ?? BUILTIN_MODEL,
+        dataset: values.dataset ?? BUILTIN_DATASET,
+        ...(values.scheduler ? { scheduler: choiceOption("scheduler", values.scheduler, CURRICULA, "metis") } : {}),
+        ...(values.steps ? { steps: numberOption("steps", values.steps, 0, { integer: true, min: 1 }) } : {}),
+        ...(values.seed ? { seed: numberOption("seed", values.seed, 0, { integer: true, min: 0, max: 0xffffffff }) } : {}),
+        ...(values.batch ? { batchSize: numberOption("batch", values.batch, 0, { integer: true, min: 1 }) } : {}),
+        ...(values.group ? { groupSize: numberOption("group", values.group, 0, { integer: true, min: 2 }) } : {}),
+        ...(values.lr ? { learningRate: numberOption("lr", values.lr, 0, { min: 0, max: 1 }) } : {}),
+      }, onEvent);
+  // Ctrl-C pauses at the next step boundary (with a checkpoint) instead of losing the step.
+  const onSigint = (): void => run.pause();
+  process.on("SIGINT", onSigint);
+  try {
+    const status = await run.run();
+    const mean = (k: keyof StepMetrics): number => lines.reduce((a, m) => a + (m[k] as number), 0) / Math.max(1, lines.length);
+    const summary = { run: run.id, dir: run.store.dir, status, steps: run.step, rewardMeanFirst: lines[0]?.rewardMean ?? null, rewardMeanLast: lines.at(-1)?.rewardMean ?? null, meanStepSeconds: mean("stepMs") / 1000 };
+    if (values.json) return JSON.stringify(summary);
+    return `${status} after ${summary.steps} steps (${join(run.store.dir)}); reward ${summary.rewardMeanFirst?.toFixed(3)} → ${summary.rewardMeanLast?.toFixed(3)}, ${summary.meanStepSeconds.toFixed(1)} s/step. Resume with: metis train --resume ${run.store.dir}`;
+  } finally {
+    process.off("SIGINT", onSigint);
+    await run.dispose();
+  }
+}

@@ -1,0 +1,69 @@
+// The configuration of an RFT run: one zod schema, every field with a default and a doc. The
+// resolved config is saved with the run and in every checkpoint.
+import { z } from "zod";
+import { CURRICULA } from "../curriculum/registry.js";
+import { AGGREGATIONS } from "../train/losses.js";
+import { LORA_TARGETS } from "../train/llama/param-table.js";
+
+export const RftConfigSchema = z.object({
+  /** GGUF model to fine-tune (F32 keeps rollouts and training numerically identical). */
+  model: z.string().min(1),
+  /** JSONL dataset of task rows (the built-in training split by default). */
+  dataset: z.string().min(1),
+  /** Prompt scheduler. */
+  scheduler: z.enum(CURRICULA).default("metis"),
+  /** Optimizer steps to run. */
+  steps: z.number().int().min(1).max(1_000_000).default(100),
+  /** Prompts rolled out per step. */
+  batchSize: z.number().int().min(1).max(1024).default(8),
+  /** Completions per prompt (the GRPO group). */
+  groupSize: z.number().int().min(2).max(256).default(8),
+  /** Sampling temperature for rollouts. */
+  temperature: z.number().min(0.05).max(5).default(1),
+  /** Most tokens per completion. */
+  maxTokens: z.number().int().min(1).max(8192).default(96),
+  /** LoRA rank, alpha and targets. */
+  loraRank: z.number().int().min(1).max(512).default(16),
+  loraAlpha: z.number().positive().default(32),
+  loraTargets: z.array(z.enum(LORA_TARGETS)).min(1).default(["q", "k", "v", "o", "gate", "up", "down"]),
+  /** AdamW learning rate. */
+  learningRate: z.number().positive().max(1).default(2e-3),
+  /** PPO ratio clip: [1 − clipLow, 1 + clipHigh] (DAPO's clip-higher: clipHigh > clipLow). */
+  clipLow: z.number().min(0).max(1).default(0.2),
+  clipHigh: z.number().min(0).max(10).default(0.28),
+  /** KL penalty to the base model; 0 disables it (no reference pass needed). */
+  klCoef: z.number().min(0).default(0),
+  /** How per-token losses are aggregated. */
+  aggregation: z.enum(AGGREGATIONS).default("token-mean"),
+  /** Divide group advantages by the group's standard deviation. */
+  scaleAdvantages: z.boolean().default(true),
+  /** METIS: candidates judged per step (× batch), examples per judgment, judgment samples, exploration share, λ. */
+  metisPoolFactor: z.number().min(1).max(32).default(3),
+  metisWindow: z.number().int().min(0).max(64).default(6),
+  metisExamples: z.enum(["recent", "stratified"]).default("recent"),
+  metisJudgmentSamples: z.number().int().min(1).max(16).default(4),
+  metisExploration: z.number().min(0).max(1).default(0.25),
+  /** Weight of the self-judgment loss in the joint objective. */
+  judgmentWeight: z.number().min(0).max(10).default(0.5),
+  /** Write a checkpoint every N steps (and on pause and stop). */
+  checkpointEvery: z.number().int().min(1).default(10),
+  /** Seed of every random choice in the run. */
+  seed: z.number().int().min(0).max(0xffffffff).default(1),
+  /** ORT intra-op threads for the update. */
+  threads: z.number().int().min(1).max(256).default(2),
+});
+
+export type RftConfig = z.infer<typeof RftConfigSchema>;
+export type RftConfigInput = z.input<typeof RftConfigSchema>;
+
+/** Fields that may change mid-run (applied at the next step and recorded in the run's history). */
+export const PATCHABLE = ["scheduler", "learningRate", "temperature", "judgmentWeight", "metisExploration", "metisPoolFactor", "metisWindow", "metisExamples", "metisJudgmentSamples", "klCoef"] as const;
+export const RftPatchSchema = RftConfigSchema.pick(Object.fromEntries(PATCHABLE.map((k) => [k, true])) as { [K in (typeof PATCHABLE)[number]]: true }).partial().strict();
+export type RftPatch = z.infer<typeof RftPatchSchema>;
+
+/** Validate and complete a config; the error lists each bad field. */
+export function resolveRftConfig(input: RftConfigInput): RftConfig {
+  const parsed = RftConfigSchema.safeParse(input);
+  if (!parsed.success) throw new Error(`invalid run configuration: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  return parsed.data;
+}

@@ -1,0 +1,344 @@
+// The RFT loop. Each step: the curriculum chooses prompts (METIS first asks the policy to judge
+// candidates), llama.cpp rolls out G completions per prompt with the current adapter, rewards
+// are scored, group advantages computed, one update runs on the task loss plus λ · the
+// self-judgment loss, the new adapter is written and hot-swapped, outcomes are recorded,
+// metrics appended and events emitted. Pause, stop and config patches take effect at step
+// boundaries; checkpoints make every step resumable.
+import { randomUUID } from "node:crypto";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { recordOutcome, recordPrediction, type CurriculumState, type Judgment, type Selection } from "../curriculum/curriculum.js";
+import { parseJudgment } from "../curriculum/judgment-format.js";
+import { judgmentReward } from "../curriculum/metis.js";
+import { makeCurriculum } from "../curriculum/registry.js";
+import { readTaskRows } from "../datasets/default-datasets.js";
+import type { TaskRow } from "../datasets/task-row.js";
+import { scoreCompletion } from "../rewards/score.js";
+import { RolloutEngine, type Completion } from "../rollout/rollout-engine.js";
+import { RunStore, type RunStatus } from "../store/run-store.js";
+import { groupAdvantages } from "../train/advantages.js";
+import { loadCheckpoint, saveCheckpoint } from "../train/checkpoint.js";
+import { exportLoraGguf } from "../train/llama/export.js";
+import { loadLlamaWeights, type LlamaWeights } from "../train/llama/llama-weights.js";
+import type { PolicySequence } from "../train/llama/policy-batch.js";
+import { PolicyModel } from "../train/llama/policy-model.js";
+import { Rng, type RngState } from "../util/rng.js";
+import { resolveRftConfig, RftPatchSchema, type RftConfig, type RftConfigInput, type RftPatch } from "./rft-config.js";
+
+/** One prompt's row in a step's record (the heatmap's cell). */
+export interface PromptCell {
+  id: string;
+  mean: number;
+  variance: number;
+  predicted: number | null;
+}
+
+/** What one step reports. */
+export interface StepMetrics {
+  step: number;
+  scheduler: string;
+  rewardMean: number;
+  passRate: number;
+  /** Share of rolled-out groups whose rewards were all equal (no gradient). */
+  zeroVarianceShare: number;
+  loss: number;
+  gradNorm: number;
+  clipFrac: number;
+  learningRate: number;
+  rolloutTokens: number;
+  rolloutTokensPerSecond: number;
+  stepMs: number;
+  /** METIS: mean |predicted − observed| over chosen prompts with a prediction. */
+  judgeAbsError: number | null;
+  judgeParseFailures: number;
+  /** DAPO: completions rolled out and then dropped. */
+  wastedRollouts: number;
+  cells: PromptCell[];
+  info: Record<string, number>;
+}
+
+export type RftEvent =
+  | { type: "step"; runId: string; metrics: StepMetrics }
+  | { type: "status"; runId: string; status: RunStatus; step: number; error?: string }
+  | { type: "checkpoint"; runId: string; step: number; dir: string }
+  | { type: "patch"; runId: string; step: number; patch: RftPatch };
+
+interface CheckpointExtra {
+  rng: number[];
+  curriculum: CurriculumState;
+}
+
+const PASS = 0.999;
+const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
+const variance = (xs: readonly number[]): number => mean(xs.map((x) => (x - mean(xs)) ** 2));
+
+/** A run in progress. */
+export class RftRun {
+  private pauseRequested = false;
+  private stopRequested = false;
+  private pendingPatch: RftPatch | null = null;
+  private adapterPath: string | null = null;
+
+  private constructor(
+    readonly store: RunStore,
+    private config: RftConfig,
+    private readonly rows: TaskRow[],
+    private readonly weights: LlamaWeights,
+    private readonly policy: PolicyModel,
+    private readonly engine: RolloutEngine,
+    private rng: Rng,
+    private readonly emit: (e: RftEvent) => void,
+  ) {}
+
+  /** The run's id. */
+  get id(): string {
+    return this.store.run.data.id;
+  }
+
+  /** Steps completed. */
+  get step(): number {
+    return this.store.run.data.step;
+  }
+
+  /** Start a new run under `runsDir`. */
+  static async create(runsDir: string, input: RftConfigInput, emit: (e: RftEvent) => void = () => undefined): Promise<RftRun> {
+    const config = resolveRftConfig(input);
+    const id = `${new Date().toISOString().replace(/[:.]/g, "-")}-${randomUUID().slice(0, 8)}`;
+    const store = await RunStore.create(join(runsDir, id), { id, createdAt: new Date().toISOString(), config, status: "created", step: 0, history: [], lastCheckpoint: null, error: null });
+    return RftRun.build(store, config, new Rng(config.seed), emit);
+  }
+
+  /** Continue a run from its last checkpoint (or from the start if it has none). */
+  static async resume(runDir: string, emit: (e: RftEvent) => void = () => undefined): Promise<RftRun> {
+    const store = await RunStore.open(runDir);
+    const config = resolveRftConfig(store.run.data.config);
+    const run = await RftRun.build(store, config, new Rng(config.seed), emit);
+    const checkpoint = store.latestCheckpoint();
+    if (checkpoint) {
+      const meta = loadCheckpoint<CheckpointExtra>(checkpoint, run.policy.engine);
+      run.rng = new Rng(meta.extra.rng as unknown as RngState);
+      store.curriculum.data = meta.extra.curriculum;
+      store.run.data.step = meta.step;
+      await run.swapAdapter();
+    } else {
+      store.run.data.step = 0;
+      store.curriculum.data = { prompts: {}, recent: [] };
+    }
+    await store.curriculum.write();
+    await store.run.write();
+    return run;
+  }
+
+  private static async build(store: RunStore, config: RftConfig, rng: Rng, emit: (e: RftEvent) => void): Promise<RftRun> {
+    const rows = readTaskRows(config.dataset);
+    if (rows.length === 0) throw new Error(`${config.dataset}: no rows`);
+    const weights = loadLlamaWeights(config.model);
+    const policy = await PolicyModel.create(
+      weights,
+      { kind: "lora", lora: { rank: config.loraRank, alpha: config.loraAlpha, targets: config.loraTargets }, seed: config.seed },
+      { kind: "grpo", policy: { clipLow: config.clipLow, clipHigh: config.clipHigh, aggregation: config.aggregation, klCoef: 0 } },
+      { hyper: { lr: config.learningRate, maxGradNorm: 1 }, threads: config.threads },
+    );
+    const engine = await RolloutEngine.load({ modelPath: config.model });
+    return new RftRun(store, config, rows, weights, policy, engine, rng, emit);
+  }
+
+  /** Pause at the next step boundary (a checkpoint is written). */
+  pause(): void {
+    this.pauseRequested = true;
+  }
+
+  /** Stop at the next step boundary (a checkpoint is written). */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  /** Change parameters from the next step on; validated now, recorded in the run's history when applied. */
+  patch(patch: RftPatch): void {
+    const parsed = RftPatchSchema.safeParse(patch);
+    if (!parsed.success) throw new Error(`invalid change: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    this.pendingPatch = { ...this.pendingPatch, ...parsed.data };
+  }
+
+  private async setStatus(status: RunStatus, error?: string): Promise<void> {
+    this.store.run.data.status = status;
+    this.store.run.data.error = error ?? null;
+    await this.store.run.write();
+    this.emit({ type: "status", runId: this.id, status, step: this.step, ...(error ? { error } : {}) });
+  }
+
+  /** Run until the configured steps are done, or pause/stop is requested. Returns the final status. */
+  async run(): Promise<RunStatus> {
+    this.pauseRequested = false;
+    await this.setStatus("running");
+    try {
+      while (this.step < this.config.steps) {
+        if (this.stopRequested || this.pauseRequested) break;
+        this.applyPatch();
+        await this.runStep();
+        if (this.step % this.config.checkpointEvery === 0) await this.checkpoint();
+      }
+    } catch (e) {
+      await this.setStatus("failed", (e as Error).message);
+      throw e;
+    }
+    const status: RunStatus = this.stopRequested ? "stopped" : this.pauseRequested ? "paused" : "finished";
+    await this.checkpoint();
+    await this.setStatus(status);
+    return status;
+  }
+
+  private applyPatch(): void {
+    if (!this.pendingPatch) return;
+    const patch = this.pendingPatch;
+    this.pendingPatch = null;
+    this.config = resolveRftConfig({ ...this.config, ...patch });
+    this.store.run.data.config = this.config;
+    this.store.run.data.history.push({ step: this.step, at: new Date().toISOString(), patch });
+    if (patch.learningRate !== undefined) this.policy.engine.setLearningRate(patch.learningRate);
+    this.emit({ type: "patch", runId: this.id, step: this.step, patch });
+  }
+
+  /** Write a checkpoint of the current step. */
+  async checkpoint(): Promise<string> {
+    const dir = this.store.checkpointDir(this.step);
+    saveCheckpoint<CheckpointExtra & { config: RftConfig }>(dir, this.policy.engine, { rng: [...this.rng.state()], curriculum: this.store.curriculum.data, config: this.config });
+    this.store.run.data.lastCheckpoint = dir;
+    await this.store.run.write();
+    this.emit({ type: "checkpoint", runId: this.id, step: this.step, dir });
+    return dir;
+  }
+
+  private async swapAdapter(): Promise<void> {
+    const path = join(this.store.dir, `adapter-${String(this.step).padStart(7, "0")}.gguf`);
+    exportLoraGguf(path, this.weights.config, { rank: this.config.loraRank, alpha: this.config.loraAlpha, targets: this.config.loraTargets }, this.policy.loraPairs());
+    await this.engine.setAdapter(path);
+    // Every version has its own file (llama.cpp caches adapters by path); the old one is no longer needed.
+    if (this.adapterPath && this.adapterPath !== path) rmSync(this.adapterPath, { force: true });
+    this.adapterPath = path;
+  }
+
+  private async judge(prompts: { id: string; prompt: string }[]): Promise<Judgment[]> {
+    if (prompts.length === 0) return [];
+    const batch = await this.engine.generate(prompts.map((p) => p.prompt), this.config.metisJudgmentSamples, { temperature: 1, maxTokens: 8, seed: this.rng.nextU32(), stop: ["\n"] });
+    return prompts.map((p, i) => {
+      const completions = batch.completions[i]!.map((c) => ({ text: c.text, promptTokens: c.promptTokens, tokens: c.tokens, predicted: parseJudgment(c.text) }));
+      const parsed = completions.map((c) => c.predicted).filter((v): v is number => v !== null);
+      return { id: p.id, prompt: p.prompt, completions, predicted: parsed.length > 0 ? mean(parsed) : null };
+    });
+  }
+
+  private async rollOut(rows: readonly TaskRow[]): Promise<{ rows: TaskRow[]; completions: Completion[][]; rewards: (number | null)[][]; tokens: number; ms: number }> {
+    if (rows.length === 0) return { rows: [], completions: [], rewards: [], tokens: 0, ms: 0 };
+    const batch = await this.engine.generate(rows.map((r) => r.prompt), this.config.groupSize, { temperature: this.config.temperature, maxTokens: this.config.maxTokens, seed: this.rng.nextU32() });
+    const rewards = await Promise.all(rows.map((r, i) => Promise.all(batch.completions[i]!.map((c) => scoreCompletion(r.reward, c.text)))));
+    return { rows: [...rows], completions: batch.completions, rewards, tokens: batch.generatedTokens, ms: batch.wallMs };
+  }
+
+  private async runStep(): Promise<void> {
+    const t0 = performance.now();
+    const step = this.step + 1;
+    const state = this.store.curriculum.data;
+    const curriculum = makeCurriculum(this.config.scheduler, {
+      poolFactor: this.config.metisPoolFactor, window: this.config.metisWindow, examples: this.config.metisExamples, exploration: this.config.metisExploration,
+    });
+    const selection: Selection = await curriculum.select(this.rows, state, { step, rng: this.rng, batchSize: this.config.batchSize, judge: (p) => this.judge(p) });
+
+    // Roll out; DAPO keeps only groups with signal, refilling from its reserve.
+    let rolled = await this.rollOut(selection.chosen);
+    let wasted = 0;
+    const allGroups: { row: TaskRow; rewards: (number | null)[] }[] = rolled.rows.map((row, i) => ({ row, rewards: rolled.rewards[i]! }));
+    if (selection.filterZeroVariance) {
+      const keep = (rw: (number | null)[]): boolean => variance(rw.filter((r): r is number => r !== null)) > 0;
+      const kept = { rows: [] as TaskRow[], completions: [] as Completion[][], rewards: [] as (number | null)[][], tokens: rolled.tokens, ms: rolled.ms };
+      const take = (r: typeof rolled): void => r.rows.forEach((row, i) => {
+        if (keep(r.rewards[i]!) && kept.rows.length < this.config.batchSize) {
+          kept.rows.push(row); kept.completions.push(r.completions[i]!); kept.rewards.push(r.rewards[i]!);
+        } else wasted += this.config.groupSize;
+      });
+      take(rolled);
+      let reserve = [...(selection.reserve ?? [])];
+      while (kept.rows.length < this.config.batchSize && reserve.length > 0) {
+        const next = reserve.slice(0, this.config.batchSize - kept.rows.length);
+        reserve = reserve.slice(next.length);
+        const more = await this.rollOut(next);
+        kept.tokens += more.tokens; kept.ms += more.ms;
+        more.rows.forEach((row, i) => allGroups.push({ row, rewards: more.rewards[i]! }));
+        take(more);
+      }
+      rolled = kept;
+    }
+
+    // Task sequences and advantages.
+    const advantages = groupAdvantages(rolled.rewards, { scaleByStd: this.config.scaleAdvantages, eps: 1e-6 });
+    const sequences: PolicySequence[] = [];
+    const seqAdvantages: number[] = [];
+    rolled.completions.forEach((group, i) => group.forEach((c, g) => {
+      if (advantages[i]![g] === 0) return;
+      sequences.push({ tokens: [...c.promptTokens, ...c.tokens], completionStart: c.promptTokens.length });
+      seqAdvantages.push(advantages[i]![g]!);
+    }));
+
+    // Outcomes, and the self-judgment reward of each rolled-out prompt's judgments.
+    const observed = new Map<string, { mean: number; variance: number }>();
+    for (const g of allGroups) {
+      const scored = g.rewards.filter((r): r is number => r !== null);
+      observed.set(g.row.id, { mean: mean(scored), variance: variance(scored) });
+      recordOutcome(state, g.row.id, { step, variance: variance(scored), mean: mean(scored), samples: scored.length });
+    }
+    const judgeErrors: number[] = [];
+    for (const j of selection.judgments ?? []) {
+      recordPrediction(state, j.id, step, j.predicted);
+      const obs = observed.get(j.id);
+      if (!obs) continue;
+      if (j.predicted !== null) judgeErrors.push(Math.abs(j.predicted - obs.variance));
+      if (this.config.judgmentWeight === 0) continue;
+      const jr = j.completions.map((c) => judgmentReward(c.predicted, obs.variance));
+      const [ja] = groupAdvantages([jr], { scaleByStd: this.config.scaleAdvantages, eps: 1e-6 });
+      j.completions.forEach((c, k) => {
+        if (ja![k] === 0) return;
+        sequences.push({ tokens: [...c.promptTokens, ...c.tokens], completionStart: c.promptTokens.length });
+        // The joint objective: task loss + λ · judgment loss, as λ-scaled advantages in one batch.
+        seqAdvantages.push(this.config.judgmentWeight * ja![k]!);
+      });
+    }
+
+    let update = { loss: 0, gradNorm: 0, metrics: {} as Record<string, number> };
+    if (sequences.length > 0) {
+      update = await this.policy.update(sequences, { advantages: seqAdvantages });
+      await this.swapAdapter();
+    }
+
+    const flat = rolled.rewards.flat().filter((r): r is number => r !== null);
+    const predictions = new Map((selection.judgments ?? []).map((j) => [j.id, j.predicted]));
+    const metrics: StepMetrics = {
+      step,
+      scheduler: this.config.scheduler,
+      rewardMean: mean(flat),
+      passRate: mean(flat.map((r) => (r >= PASS ? 1 : 0))),
+      zeroVarianceShare: mean(allGroups.map((g) => (variance(g.rewards.filter((r): r is number => r !== null)) === 0 ? 1 : 0))),
+      loss: update.loss,
+      gradNorm: update.gradNorm,
+      clipFrac: update.metrics["policy/clipFrac"] ?? 0,
+      learningRate: this.config.learningRate,
+      rolloutTokens: rolled.tokens,
+      rolloutTokensPerSecond: rolled.ms > 0 ? rolled.tokens / (rolled.ms / 1000) : 0,
+      stepMs: performance.now() - t0,
+      judgeAbsError: judgeErrors.length > 0 ? mean(judgeErrors) : null,
+      judgeParseFailures: selection.info["metis/parseFailures"] ?? 0,
+      wastedRollouts: wasted,
+      cells: allGroups.map((g) => ({ id: g.row.id, ...observed.get(g.row.id)!, predicted: predictions.get(g.row.id) ?? null })),
+      info: selection.info,
+    };
+    this.store.run.data.step = step;
+    this.store.appendMetrics(metrics);
+    await this.store.curriculum.write();
+    await this.store.run.write();
+    this.emit({ type: "step", runId: this.id, metrics });
+  }
+
+  /** Free the engine and sessions. Safe to call more than once. */
+  async dispose(): Promise<void> {
+    await Promise.all([this.engine.dispose(), this.policy.dispose()]);
+  }
+}

@@ -71,3 +71,20 @@ describe("metis CLI", () => {
     expect(gen.err).toContain("absent.gguf");
   });
 });
+
+describe("metis score", () => {
+  it("scores with built-in rewards and with a user's JS reward file, in the sandbox", async () => {
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(tmp.path("c.txt"), "so the total is #### 1,234");
+    const math = await run("score", "--reward", "math", "--completion", tmp.path("c.txt"), "--answer", "1234", "--json");
+    expect(JSON.parse(math.out)).toEqual({ reward: 1 });
+    writeFileSync(tmp.path("len.js"), "function reward(completion, row) { return completion.length > 10 ? 1 : 0.5; }");
+    expect((await run("score", "--reward", tmp.path("len.js"), "--completion", tmp.path("c.txt"))).out.trim()).toBe("1");
+    writeFileSync(tmp.path("evil.js"), "function reward() { return require('fs'); }");
+    const evil = await run("score", "--reward", tmp.path("evil.js"), "--completion", tmp.path("c.txt"));
+    expect(evil.code).toBe(1);
+    expect(evil.err).toMatch(/user reward failed: .*require/);
+    writeFileSync(tmp.path("fc.txt"), '{"name": "f", "arguments": {"x": 1}}');
+    expect((await run("score", "--reward", "fc", "--completion", tmp.path("fc.txt"), "--answer", '[{"f": {"x": [1]}}]')).out.trim()).toBe("1");
+  });
+});

@@ -3,16 +3,22 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { RewardSpec } from "../datasets/task-row.js";
 import { scoreCompletion } from "../rewards/score.js";
+import { userJsReward } from "../rewards/user-reward.js";
 import { choiceOption, requiredOption, UsageError } from "./usage-error.js";
 
-export const SCORE_USAGE = "metis score --reward math|code|fc|continuous --completion FILE|- --answer TEXT [--entry-point NAME] [--json]";
+export const SCORE_USAGE = "metis score --reward math|code|fc|continuous|FILE.js --completion FILE|- [--answer TEXT] [--entry-point NAME] [--json]";
 
 /** Run `metis score`; returns the text to print. */
 export async function scoreCommand(argv: string[]): Promise<string> {
   const { values } = parseArgs({ args: argv, strict: true, options: { reward: { type: "string" }, completion: { type: "string" }, answer: { type: "string" }, "entry-point": { type: "string", default: "f" }, json: { type: "boolean", default: false } } });
-  const kind = choiceOption("reward", requiredOption("reward", values.reward), ["math", "code", "fc", "continuous"] as const, "math");
+  const rewardOption = requiredOption("reward", values.reward);
   const source = requiredOption("completion", values.completion);
   const completion = source === "-" ? readFileSync(0, "utf8") : readFileSync(source, "utf8");
+  if (rewardOption.endsWith(".js")) {
+    const value = await userJsReward(readFileSync(rewardOption, "utf8"), completion, values.answer === undefined ? null : { answer: values.answer });
+    return values.json ? JSON.stringify({ reward: value }) : String(value);
+  }
+  const kind = choiceOption("reward", rewardOption, ["math", "code", "fc", "continuous"] as const, "math");
   const answer = requiredOption("answer", values.answer);
   let spec: RewardSpec;
   if (kind === "math") spec = { kind: "math", answer };

@@ -5,7 +5,7 @@ import { CURRICULA } from "../curriculum/registry.js";
 import { RftRun, type RftEvent, type StepMetrics } from "../rft/rft-run.js";
 import { choiceOption, numberOption } from "./usage-error.js";
 
-export const TRAIN_USAGE = `metis train [--model FILE] [--dataset FILE] [--scheduler ${CURRICULA.join("|")}] [--steps N] [--seed S] [--batch N] [--group N] [--lr X] [--runs DIR] [--resume RUN_DIR] [--json]`;
+export const TRAIN_USAGE = `metis train [--model FILE] [--dataset FILE] [--scheduler ${CURRICULA.join("|")}] [--steps N] [--seed S] [--batch N] [--group N] [--lr X] [--max-tokens N] [--checkpoint-every N] [--runs DIR] [--resume RUN_DIR] [--json]`;
 
 const BUILTIN_MODEL = "resources/models/metis-tiny.gguf";
 const BUILTIN_DATASET = "resources/datasets/synthetic-train.jsonl";
@@ -17,7 +17,7 @@ export async function trainCommand(argv: string[]): Promise<string> {
     strict: true,
     options: {
       model: { type: "string" }, dataset: { type: "string" }, scheduler: { type: "string" }, steps: { type: "string" }, seed: { type: "string" },
-      batch: { type: "string" }, group: { type: "string" }, lr: { type: "string" }, runs: { type: "string", default: "runs" }, resume: { type: "string" },
+      batch: { type: "string" }, group: { type: "string" }, lr: { type: "string" }, runs: { type: "string", default: "runs" }, resume: { type: "string" }, "checkpoint-every": { type: "string" }, "max-tokens": { type: "string" },
       json: { type: "boolean", default: false },
     },
   });
@@ -41,6 +41,8 @@ export async function trainCommand(argv: string[]): Promise<string> {
         ...(values.batch ? { batchSize: numberOption("batch", values.batch, 0, { integer: true, min: 1 }) } : {}),
         ...(values.group ? { groupSize: numberOption("group", values.group, 0, { integer: true, min: 2 }) } : {}),
         ...(values.lr ? { learningRate: numberOption("lr", values.lr, 0, { min: 0, max: 1 }) } : {}),
+        ...(values["checkpoint-every"] ? { checkpointEvery: numberOption("checkpoint-every", values["checkpoint-every"], 0, { integer: true, min: 1 }) } : {}),
+        ...(values["max-tokens"] ? { maxTokens: numberOption("max-tokens", values["max-tokens"], 0, { integer: true, min: 1 }) } : {}),
       }, onEvent);
   // Ctrl-C pauses at the next step boundary (with a checkpoint) instead of losing the step.
   const onSigint = (): void => run.pause();

@@ -7,7 +7,14 @@ export const RewardSpecSchema = z.discriminatedUnion("kind", [
   /** Final numeric answer compared with `answer` (numbers, fractions, thousands separators). */
   z.object({ kind: z.literal("math"), answer: z.string() }),
   /** JavaScript run in a sandbox: `tests` is code that calls `entryPoint` and throws on failure. */
-  z.object({ kind: z.literal("code"), language: z.enum(["javascript", "python"]), entryPoint: z.string(), tests: z.string() }),
+  z.object({
+    kind: z.literal("code"),
+    language: z.enum(["javascript", "python"]),
+    entryPoint: z.string(),
+    tests: z.string(),
+    /** Put before a completion that does not define the entry point (HumanEval: the prompt's signature and docstring). */
+    prelude: z.string().optional(),
+  }),
   /**
    * One function call as JSON {"name", "arguments"}; `expected` in BFCL's possible-answer form:
    * {name: {param: [allowed values…]}} ("" among the values marks the parameter optional).

@@ -1,6 +1,6 @@
 // One entry point for scoring a completion against a row's reward spec.
 import type { RewardSpec } from "../datasets/task-row.js";
-import { jsCodeReward } from "./code-reward.js";
+import { jsCodeReward, pythonCodeReward } from "./code-reward.js";
 import { continuousReward } from "./continuous-reward.js";
 import { functionCallReward, type PossibleAnswer } from "./function-call-reward.js";
 import { mathReward } from "./math-reward.js";
@@ -15,7 +15,7 @@ export async function scoreCompletion(spec: RewardSpec, completion: string): Pro
     case "function-call":
       return functionCallReward(completion, spec.expected as PossibleAnswer[], spec.partialCredit);
     case "code":
-      if (spec.language !== "javascript") throw new Error(`${spec.language} code rewards are not available yet (JavaScript only)`);
+      if (spec.language === "python") return pythonCodeReward(completion, spec.entryPoint, spec.tests, spec.prelude ?? "");
       return jsCodeReward(completion, spec.entryPoint, spec.tests);
   }
 }

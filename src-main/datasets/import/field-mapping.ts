@@ -102,7 +102,7 @@ export const PRESETS: Record<string, Preset> = {
       prompt: text(value, "prompt"),
       reference: text(value, "canonical_solution"),
       // HumanEval's tests define check(candidate); calling it with the entry point runs them.
-      reward: { kind: "code", language: "python", entryPoint: text(value, "entry_point"), tests: `${text(value, "test")}\ncheck(${text(value, "entry_point")})\n` },
+      reward: { kind: "code", language: "python", entryPoint: text(value, "entry_point"), prelude: text(value, "prompt"), tests: `${text(value, "test")}\ncheck(${text(value, "entry_point")})\n` },
     }),
   },
   bfcl: {

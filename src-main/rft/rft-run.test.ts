@@ -1,0 +1,96 @@
+// The RFT loop on the built-in model: pause/resume equivalence, mid-run changes, DAPO's waste
+// accounting, and a SIGKILL at a random moment leaving every file readable and resumable.
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { RunStore } from "../store/run-store.js";
+import { useTempDir } from "../testing/temp-dir.js";
+import { RftRun, type StepMetrics } from "./rft-run.js";
+
+const root = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
+const tmp = useTempDir();
+const base = { model: root("resources/models/metis-tiny.gguf"), dataset: root("resources/datasets/synthetic-train.jsonl"), batchSize: 4, groupSize: 4, maxTokens: 24, seed: 3 };
+/** Metrics without wall-clock fields. */
+const stable = (m: StepMetrics): Omit<StepMetrics, "stepMs" | "rolloutTokensPerSecond"> => {
+  const { stepMs: _s, rolloutTokensPerSecond: _r, ...rest } = m;
+  return rest;
+};
+
+describe("RFT loop", () => {
+  it("pause and resume continue exactly like an uninterrupted run (METIS)", async () => {
+    const straight: StepMetrics[] = [];
+    const a = await RftRun.create(tmp.path("a"), { ...base, steps: 4, scheduler: "metis" }, (e) => e.type === "step" && straight.push(e.metrics));
+    expect(await a.run()).toBe("finished");
+    const finalA = a.store.dir;
+    await a.dispose();
+
+    const split: StepMetrics[] = [];
+    const b = await RftRun.create(tmp.path("b"), { ...base, steps: 4, scheduler: "metis" }, (e) => {
+      if (e.type !== "step") return;
+      split.push(e.metrics);
+      if (e.metrics.step === 2) b.pause();
+    });
+    expect(await b.run()).toBe("paused");
+    const dir = b.store.dir;
+    await b.dispose();
+    const c = await RftRun.resume(dir, (e) => e.type === "step" && split.push(e.metrics));
+    expect(c.step).toBe(2);
+    expect(await c.run()).toBe("finished");
+    await c.dispose();
+
+    expect(split.map(stable)).toEqual(straight.map(stable));
+    expect(straight.some((m) => m.loss !== 0)).toBe(true); // updates happened
+    expect(straight[0]!.info["metis/candidates"]).toBe(12);
+    const latest = (d: string): string => readdirSync(d).filter((f) => f.startsWith("adapter-")).sort().at(-1)!;
+    expect(readFileSync(join(dir, latest(dir)))).toEqual(readFileSync(join(finalA, latest(finalA))));
+  });
+
+  it("applies a change of scheduler and learning rate at the next step and records it", async () => {
+    const seen: StepMetrics[] = [];
+    const run = await RftRun.create(tmp.path("patch"), { ...base, steps: 3, scheduler: "uniform" }, (e) => {
+      if (e.type === "step") seen.push(e.metrics);
+      if (e.type === "step" && e.metrics.step === 1) run.patch({ scheduler: "dapo", learningRate: 1e-3 });
+    });
+    expect(() => run.patch({ groupSize: 3 } as never)).toThrow(/invalid change/);
+    await run.run();
+    expect(seen.map((m) => m.scheduler)).toEqual(["uniform", "dapo", "dapo"]);
+    expect(seen[1]!.learningRate).toBe(1e-3);
+    const store = await RunStore.open(run.store.dir);
+    expect(store.run.data.history).toMatchObject([{ step: 1, patch: { scheduler: "dapo", learningRate: 1e-3 } }]);
+    expect(store.readMetrics()).toHaveLength(3);
+    // DAPO drops all-equal groups and counts what they cost.
+    const dapo = seen.slice(1);
+    for (const m of dapo) expect(m.wastedRollouts % base.groupSize).toBe(0);
+    await run.dispose();
+  });
+
+  it("a SIGKILL at a random moment leaves every file readable, and the run resumes", async () => {
+    const runs = tmp.path("killed");
+    const child = spawn(process.execPath, ["--import", "tsx", root("src-main/cli/index.ts"), "train", "--model", base.model, "--dataset", base.dataset, "--runs", runs, "--steps", "6", "--batch", "2", "--group", "4", "--max-tokens", "16", "--checkpoint-every", "1", "--scheduler", "uniform", "--json"], { stdio: "ignore" });
+    // Kill once the first checkpoint exists, at a random point of a later step.
+    const started = Date.now();
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        const runDir = existsSync(runs) ? readdirSync(runs)[0] : undefined;
+        const ready = runDir && existsSync(join(runs, runDir, "checkpoints")) && readdirSync(join(runs, runDir, "checkpoints")).length > 0;
+        if (ready || Date.now() - started > 60_000) {
+          clearInterval(poll);
+          setTimeout(() => { child.kill("SIGKILL"); resolve(); }, Math.floor(Math.random() * 1500));
+        }
+      }, 20);
+    });
+    await new Promise((r) => child.once("exit", r));
+    const runDir = join(runs, readdirSync(runs)[0]!);
+    const store = await RunStore.open(runDir); // run.json and curriculum.json parse
+    expect(store.run.data.config.steps).toBe(6);
+    expect(store.latestCheckpoint()).not.toBeNull();
+    const resumed = await RftRun.resume(runDir);
+    expect(await resumed.run()).toBe("finished");
+    expect(resumed.step).toBe(6);
+    await resumed.dispose();
+    const steps = (await RunStore.open(runDir)).readMetrics().map((m) => m.step as number);
+    expect(steps.at(-1)).toBe(6);
+  });
+});

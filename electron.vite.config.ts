@@ -12,6 +12,7 @@ export default defineConfig({
       rolldownOptions: {
         input: {
           index: resolve("src-main/hosts/electron/main.ts"),
+          engine: resolve("src-main/hosts/electron/engine-process.ts"),
           cli: resolve("src-main/cli/index.ts"),
         },
       },

@@ -5,6 +5,7 @@ import { evalCommand, EVAL_USAGE } from "./eval-command.js";
 import { generateCommand, GENERATE_USAGE } from "./generate-command.js";
 import { pretrainCommand, PRETRAIN_USAGE } from "./pretrain-command.js";
 import { scoreCommand, SCORE_USAGE } from "./score-command.js";
+import { serveCommand, SERVE_USAGE } from "./serve-command.js";
 import { trainCommand, TRAIN_USAGE } from "./train-command.js";
 import { infoCommand, INFO_USAGE } from "./info-command.js";
 import { makeModelCommand, MAKE_MODEL_USAGE } from "./make-model-command.js";
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, { usage: string; summary: string; run: (argv: str
   info: { usage: INFO_USAGE, summary: "describe a GGUF model or adapter", run: infoCommand },
   generate: { usage: GENERATE_USAGE, summary: "sample completions from a model", run: generateCommand },
   "make-model": { usage: MAKE_MODEL_USAGE, summary: "write a random-weight model of a supported architecture", run: makeModelCommand },
+  serve: { usage: SERVE_USAGE, summary: "the app in a browser (127.0.0.1, per-start token)", run: serveCommand },
   train: { usage: TRAIN_USAGE, summary: "reinforcement fine-tuning with a curriculum (METIS by default)", run: trainCommand },
   score: { usage: SCORE_USAGE, summary: "score a completion with a built-in reward", run: scoreCommand },
   pretrain: { usage: PRETRAIN_USAGE, summary: "train the built-in model on the synthetic task suite", run: pretrainCommand },

@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { Worker } from "node:worker_threads";
 
-const require = createRequire(import.meta.url);
+const resolveModule = createRequire(import.meta.url);
 
 // Plain JS, evaluated as the worker's module: loads Pyodide once, then runs each request in a fresh namespace.
 const WORKER = `
@@ -44,7 +44,7 @@ let nextId = 0;
 
 function getWorker(): SandboxWorker {
   if (worker) return worker;
-  const pyodide = require.resolve("pyodide");
+  const pyodide = resolveModule.resolve("pyodide");
   const thread = new Worker(WORKER, { eval: true, workerData: { pyodide, indexURL: dirname(pyodide) + "/" }, resourceLimits: { maxOldGenerationSizeMb: 512 } });
   const w: SandboxWorker = { thread, pending: new Map() };
   const failAll = (error: string): void => {

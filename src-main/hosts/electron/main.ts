@@ -1,51 +1,82 @@
-// Electron main process: the window and nothing else. It stays thin because Electron cannot be
-// downloaded on every machine the project is built on; all computation lives in the engine.
+// Electron main process: the window, the engine's utility process, and the relay between them.
+// It stays thin: everything that computes is in the engine, which runs the same under `metis serve`.
 import { join } from "node:path";
-import { app, BrowserWindow, session, shell } from "electron";
+import { app, BrowserWindow, dialog, ipcMain, session, shell, utilityProcess, type UtilityProcess } from "electron";
 
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
+let engine: UtilityProcess | null = null;
+let window: BrowserWindow | null = null;
+let nextId = 1;
+const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+function startEngine(): UtilityProcess {
+  const child = utilityProcess.fork(join(import.meta.dirname, "engine.js"), [app.getPath("userData"), join(app.getAppPath(), "resources"), app.getVersion()], { serviceName: "Metis engine" });
+  child.on("message", (msg: { kind: string; id?: number; ok?: boolean; result?: unknown; error?: { message: string }; event?: unknown }) => {
+    if (msg.kind === "event") window?.webContents.send("engine:event", msg.event);
+    else if (msg.id !== undefined) {
+      const p = pending.get(msg.id);
+      pending.delete(msg.id);
+      if (msg.ok) p?.resolve(msg.result);
+      else p?.reject(new Error(msg.error?.message ?? "engine error"));
+    }
+  });
+  child.on("exit", (code) => {
+    for (const p of pending.values()) p.reject(new Error("the engine stopped"));
+    pending.clear();
+    engine = null;
+    if (code !== 0 && window && !window.isDestroyed()) {
+      // The window survives; the user decides whether to restart (runs resume from their checkpoints).
+      void dialog.showMessageBox(window, { type: "error", message: "The training engine stopped unexpectedly.", detail: `Exit code ${code}. Runs resume from their last checkpoint.`, buttons: ["Restart engine", "Close"] }).then((r) => {
+        if (r.response === 0) engine = startEngine();
+      });
+    }
+  });
+  return child;
+}
+
+ipcMain.handle("engine:command", (_e, command: unknown, params: unknown) => {
+  if (typeof command !== "string") throw new Error("invalid command");
+  engine ??= startEngine();
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    engine!.postMessage({ id, command, params });
+  });
+});
+
 function createWindow(): BrowserWindow {
-  const window = new BrowserWindow({
-    width: 1280,
-    height: 820,
-    minWidth: 900,
-    minHeight: 600,
+  const w = new BrowserWindow({
+    width: 1320,
+    height: 860,
+    minWidth: 960,
+    minHeight: 640,
     title: "Metis Workbench",
     backgroundColor: "#0f1115",
     show: false,
-    webPreferences: {
-      preload: join(import.meta.dirname, "../preload/index.cjs"),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      webSecurity: true,
-      spellcheck: false,
-    },
+    webPreferences: { preload: join(import.meta.dirname, "../preload/index.cjs"), contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false },
   });
-  window.once("ready-to-show", () => window.show());
-  // No navigation away from the app and no new windows; external links open in the browser.
-  window.webContents.on("will-navigate", (event) => event.preventDefault());
-  window.webContents.setWindowOpenHandler(({ url }) => {
+  w.once("ready-to-show", () => w.show());
+  w.webContents.on("will-navigate", (event) => event.preventDefault());
+  w.webContents.setWindowOpenHandler(({ url }) => {
     if (url.startsWith("https://")) void shell.openExternal(url);
     return { action: "deny" };
   });
-  void window.loadFile(join(import.meta.dirname, "../renderer/index.html"));
-  return window;
+  void w.loadFile(join(import.meta.dirname, "../renderer/index.html"));
+  return w;
 }
 
 void app.whenReady().then(() => {
-  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, "Content-Security-Policy": [CSP] } });
-  });
-  // Nothing remote is ever loaded, so no permission is ever granted.
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => callback({ responseHeaders: { ...details.responseHeaders, "Content-Security-Policy": [CSP] } }));
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
-  createWindow();
+  engine = startEngine();
+  window = createWindow();
   app.on("activate", () => {
-    if (BrowserWindow.getAllWindows().length === 0) createWindow();
+    if (BrowserWindow.getAllWindows().length === 0) window = createWindow();
   });
 });
 
 app.on("window-all-closed", () => {
+  engine?.kill();
   if (process.platform !== "darwin") app.quit();
 });

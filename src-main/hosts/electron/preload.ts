@@ -1,17 +1,20 @@
-// The preload bridge: the renderer's only door to the host. It exposes data, never Node APIs.
-import { contextBridge } from "electron";
+// The preload bridge: the renderer's only door to the host. It exposes two functions and checks
+// what passes through; no Node API reaches the page.
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from "electron";
 
-/** What the renderer may know about its host. */
-export interface HostInfo {
-  kind: "electron";
-  platform: string;
-  versions: { electron: string; chrome: string; node: string };
-}
+const COMMAND = /^[a-z]+\.[a-zA-Z]+$/;
 
-const hostInfo: HostInfo = {
-  kind: "electron",
-  platform: process.platform,
-  versions: { electron: process.versions.electron ?? "", chrome: process.versions.chrome ?? "", node: process.versions.node },
-};
-
-contextBridge.exposeInMainWorld("metisHost", Object.freeze(hostInfo));
+contextBridge.exposeInMainWorld("metisEngine", {
+  /** Send a protocol command to the engine; the engine validates the parameters. */
+  invoke(command: unknown, params: unknown): Promise<unknown> {
+    if (typeof command !== "string" || !COMMAND.test(command)) return Promise.reject(new Error("invalid command name"));
+    return ipcRenderer.invoke("engine:command", command, params);
+  },
+  /** Receive engine events; returns the unsubscribe function. */
+  onEvent(listener: (event: unknown) => void): () => void {
+    if (typeof listener !== "function") throw new Error("listener must be a function");
+    const handler = (_e: IpcRendererEvent, event: unknown): void => listener(event);
+    ipcRenderer.on("engine:event", handler);
+    return () => ipcRenderer.removeListener("engine:event", handler);
+  },
+});

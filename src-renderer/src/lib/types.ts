@@ -1,0 +1,60 @@
+// Shapes of what the engine returns, as the UI uses them.
+
+export interface ModelRow {
+  id: string;
+  name: string;
+  path: string;
+  builtin: boolean;
+  info: { architecture?: string; parameters?: number; mainType?: string; contextLength?: number | null; layers?: number | null; error?: string };
+}
+
+export interface DatasetRow {
+  id: string;
+  name: string;
+  source: string;
+  path: string;
+  preset: string;
+  rows: number;
+  builtin: boolean;
+}
+
+export interface PromptCell {
+  id: string;
+  mean: number;
+  variance: number;
+  predicted: number | null;
+}
+
+export interface StepMetrics {
+  step: number;
+  scheduler: string;
+  rewardMean: number;
+  passRate: number;
+  zeroVarianceShare: number;
+  loss: number;
+  judgeAbsError: number | null;
+  judgeParseFailures: number;
+  rolloutTokensPerSecond: number;
+  stepMs: number;
+  wastedRollouts: number;
+  learningRate: number;
+  cells: PromptCell[];
+}
+
+export interface RunRecord {
+  id: string;
+  createdAt: string;
+  status: string;
+  step: number;
+  config: Record<string, unknown> & { steps: number; scheduler: string; model: string; dataset: string };
+  history: { step: number; patch: Record<string, unknown> }[];
+  error: string | null;
+  live?: boolean;
+}
+
+export interface PromptInfo {
+  id: string;
+  prompt: string;
+  family: string | null;
+  difficulty: number | null;
+}

@@ -9,7 +9,7 @@ if (!existsSync(chromium)) throw new Error(`e2e needs Chromium at ${chromium} (a
 export default defineConfig({
   testDir: "e2e",
   outputDir: "e2e/artifacts/results",
-  timeout: 60_000,
+  timeout: 120_000,
   workers: 1,
   reporter: [["list"]],
   use: {
@@ -17,6 +17,7 @@ export default defineConfig({
     launchOptions: { executablePath: chromium, args: ["--no-sandbox"] },
     screenshot: "only-on-failure",
     trace: "retain-on-failure",
+    actionTimeout: 30_000,
     viewport: { width: 1280, height: 800 },
   },
 });

@@ -9,7 +9,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { recordOutcome, recordPrediction, type CurriculumState, type Judgment, type Selection } from "../curriculum/curriculum.js";
 import { parseJudgment } from "../curriculum/judgment-format.js";
-import { judgmentReward } from "../curriculum/metis.js";
+import { judgmentReward, VARIANCE_SCALE } from "../curriculum/metis.js";
 import { makeCurriculum } from "../curriculum/registry.js";
 import { readTaskRows } from "../datasets/default-datasets.js";
 import type { TaskRow } from "../datasets/task-row.js";
@@ -223,7 +223,8 @@ export class RftRun {
     const batch = await this.engine.generate(prompts.map((p) => p.prompt), this.config.metisJudgmentSamples, { temperature: 1, maxTokens: 8, seed: this.rng.nextU32(), stop: ["\n"] });
     return prompts.map((p, i) => {
       const completions = batch.completions[i]!.map((c) => ({ text: c.text, promptTokens: c.promptTokens, tokens: c.tokens, predicted: parseJudgment(c.text) }));
-      const parsed = completions.map((c) => c.predicted).filter((v): v is number => v !== null);
+      // A variance of a reward in [0, 1] lies in [0, 0.25]: predictions are clamped there for allocation.
+      const parsed = completions.map((c) => c.predicted).filter((v): v is number => v !== null).map((v) => Math.min(v, VARIANCE_SCALE));
       return { id: p.id, prompt: p.prompt, completions, predicted: parsed.length > 0 ? mean(parsed) : null };
     });
   }

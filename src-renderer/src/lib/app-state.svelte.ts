@@ -96,6 +96,7 @@ export class AppState {
   /** Show a run's live view. */
   async openRun(runId: string): Promise<void> {
     if (!this.api) return;
+    this.notice = null;
     const live = new LiveRun(runId);
     await this.attempt("Opening the run", () => live.load(this.api!));
     this.live = live;

@@ -14,8 +14,11 @@ export class HeatmapGrid {
   pass: Float32Array;
   variance: Float32Array;
   predicted: Float32Array;
+  /** 1 for prompts rolled out at least once. */
+  readonly seen: Uint8Array;
 
   constructor(readonly prompts: readonly PromptInfo[]) {
+    this.seen = new Uint8Array(prompts.length);
     prompts.forEach((p, i) => this.rowOf.set(p.id, i));
     this.pass = new Float32Array(prompts.length * this.capacity).fill(NaN);
     this.variance = new Float32Array(prompts.length * this.capacity).fill(NaN);
@@ -42,6 +45,7 @@ export class HeatmapGrid {
     for (const c of cells) {
       const r = this.rowOf.get(c.id);
       if (r === undefined) continue;
+      this.seen[r] = 1;
       this.pass[r * this.capacity + col] = c.mean;
       this.variance[r * this.capacity + col] = c.variance;
       this.predicted[r * this.capacity + col] = c.predicted ?? NaN;
@@ -54,9 +58,9 @@ export class HeatmapGrid {
     return a[row * this.capacity + col]!;
   }
 
-  /** Row order for display. */
-  order(sort: SortBy): number[] {
-    const idx = this.prompts.map((_, i) => i);
+  /** Row order for display; `seenOnly` keeps the prompts rolled out so far. */
+  order(sort: SortBy, seenOnly = false): number[] {
+    const idx = this.prompts.map((_, i) => i).filter((i) => !seenOnly || this.seen[i] === 1);
     if (sort === "difficulty") idx.sort((a, b) => (this.prompts[a]!.difficulty ?? 0) - (this.prompts[b]!.difficulty ?? 0) || (this.prompts[a]!.family ?? "").localeCompare(this.prompts[b]!.family ?? ""));
     return idx;
   }

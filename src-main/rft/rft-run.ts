@@ -22,40 +22,11 @@ import { exportLoraGguf } from "../train/llama/export.js";
 import { loadLlamaWeights, type LlamaWeights } from "../train/llama/llama-weights.js";
 import type { PolicySequence } from "../train/llama/policy-batch.js";
 import { PolicyModel } from "../train/llama/policy-model.js";
+import type { StepMetrics } from "../protocol/run-types.js";
 import { Rng, type RngState } from "../util/rng.js";
 import { resolveRftConfig, RftPatchSchema, type RftConfig, type RftConfigInput, type RftPatch } from "./rft-config.js";
 
-/** One prompt's row in a step's record (the heatmap's cell). */
-export interface PromptCell {
-  id: string;
-  mean: number;
-  variance: number;
-  predicted: number | null;
-}
-
-/** What one step reports. */
-export interface StepMetrics {
-  step: number;
-  scheduler: string;
-  rewardMean: number;
-  passRate: number;
-  /** Share of rolled-out groups whose rewards were all equal (no gradient). */
-  zeroVarianceShare: number;
-  loss: number;
-  gradNorm: number;
-  clipFrac: number;
-  learningRate: number;
-  rolloutTokens: number;
-  rolloutTokensPerSecond: number;
-  stepMs: number;
-  /** METIS: mean |predicted − observed| over chosen prompts with a prediction. */
-  judgeAbsError: number | null;
-  judgeParseFailures: number;
-  /** DAPO: completions rolled out and then dropped. */
-  wastedRollouts: number;
-  cells: PromptCell[];
-  info: Record<string, number>;
-}
+export type { PromptCell, StepMetrics } from "../protocol/run-types.js";
 
 export type RftEvent =
   | { type: "step"; runId: string; metrics: StepMetrics }

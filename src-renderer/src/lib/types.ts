@@ -18,28 +18,7 @@ export interface DatasetRow {
   builtin: boolean;
 }
 
-export interface PromptCell {
-  id: string;
-  mean: number;
-  variance: number;
-  predicted: number | null;
-}
-
-export interface StepMetrics {
-  step: number;
-  scheduler: string;
-  rewardMean: number;
-  passRate: number;
-  zeroVarianceShare: number;
-  loss: number;
-  judgeAbsError: number | null;
-  judgeParseFailures: number;
-  rolloutTokensPerSecond: number;
-  stepMs: number;
-  wastedRollouts: number;
-  learningRate: number;
-  cells: PromptCell[];
-}
+export type { PromptCell, StepMetrics } from "../../../src-main/protocol/run-types";
 
 export interface RunRecord {
   id: string;

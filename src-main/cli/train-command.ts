@@ -9,6 +9,7 @@ export const TRAIN_USAGE = `metis train [--model FILE] [--dataset FILE] [--sched
 
 const BUILTIN_MODEL = "resources/models/metis-tiny.gguf";
 const BUILTIN_DATASET = "resources/datasets/synthetic-train.jsonl";
+const BUILTIN_TEST = "resources/datasets/synthetic-test.jsonl";
 
 /** Run `metis train`; returns the summary to print. */
 export async function trainCommand(argv: string[]): Promise<string> {
@@ -27,7 +28,8 @@ export async function trainCommand(argv: string[]): Promise<string> {
       lines.push(e.metrics);
       const m = e.metrics;
       const judge = m.judgeAbsError === null ? "" : `  judge |err| ${m.judgeAbsError.toFixed(3)}`;
-      if (!values.json) process.stderr.write(`step ${m.step}  reward ${m.rewardMean.toFixed(3)}  pass ${(m.passRate * 100).toFixed(1)}%  zero-var ${(m.zeroVarianceShare * 100).toFixed(0)}%${judge}  ${(m.stepMs / 1000).toFixed(1)}s\n`);
+      const heldOut = m.heldOutPassRate === null ? "" : `  held-out ${(m.heldOutPassRate * 100).toFixed(1)}%`;
+      if (!values.json) process.stderr.write(`step ${m.step}  reward ${m.rewardMean.toFixed(3)}  pass ${(m.passRate * 100).toFixed(1)}%  zero-var ${(m.zeroVarianceShare * 100).toFixed(0)}%${judge}${heldOut}  ${(m.stepMs / 1000).toFixed(1)}s\n`);
     } else if (e.type === "checkpoint" && !values.json) process.stderr.write(`checkpoint ${e.dir}\n`);
   };
   const run = values.resume
@@ -35,6 +37,8 @@ export async function trainCommand(argv: string[]): Promise<string> {
     : await RftRun.create(values.runs, {
         model: values.model ?? BUILTIN_MODEL,
         dataset: values.dataset ?? BUILTIN_DATASET,
+        // The built-in dataset comes with a held-out split: measure it as the run goes.
+        ...(values.dataset ? {} : { evalDataset: BUILTIN_TEST }),
         ...(values.scheduler ? { scheduler: choiceOption("scheduler", values.scheduler, CURRICULA, "metis") } : {}),
         ...(values.steps ? { steps: numberOption("steps", values.steps, 0, { integer: true, min: 1 }) } : {}),
         ...(values.seed ? { seed: numberOption("seed", values.seed, 0, { integer: true, min: 0, max: 0xffffffff }) } : {}),

@@ -53,6 +53,8 @@ export interface Selection {
   reserve?: TaskRow[];
   /** METIS: the judgments made this step (for the joint objective and the UI). */
   judgments?: Judgment[];
+  /** METIS: the in-context examples the judgment prompts showed. */
+  examples?: { prompt: string; variance: number }[];
   /** Counters for metrics, namespaced (e.g. "metis/parseFailures"). */
   info: Record<string, number>;
 }

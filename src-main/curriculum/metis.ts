@@ -65,6 +65,7 @@ export function metisCurriculum(o: MetisOptions = DEFAULT_METIS): Curriculum {
       return {
         chosen,
         judgments,
+        examples,
         info: {
           "metis/candidates": candidates.length,
           "metis/examples": examples.length,

@@ -126,6 +126,9 @@ export class Engine {
         const config = { ...p.config } as RftConfigInput & { model?: string; dataset?: string };
         config.model = this.db.data.models.find((m) => m.id === config.model)?.path ?? config.model ?? this.db.data.models.find((m) => m.builtin)?.path;
         config.dataset = this.db.data.datasets.find((d) => d.id === config.dataset)?.path ?? config.dataset ?? this.db.data.datasets.find((d) => d.builtin)?.path;
+        // Training on the built-in set: its held-out split becomes the run's held-out measure.
+        const builtinTest = this.db.data.datasets.find((d) => d.builtin && d.path.endsWith(TEST_FILE))?.path;
+        if (config.dataset?.endsWith(TRAIN_FILE) && builtinTest && !("evalDataset" in config)) (config as { evalDataset?: string }).evalDataset = builtinTest;
         const run = await RftRun.create(join(this.o.userData, "runs"), config as RftConfigInput, (e) => this.emit(e));
         this.db.data.runs.push({ id: run.id, dir: run.store.dir });
         await this.db.write();

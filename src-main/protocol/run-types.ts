@@ -29,6 +29,11 @@ export interface StepMetrics {
   /** DAPO: completions rolled out and then dropped. */
   wastedRollouts: number;
   cells: PromptCell[];
+  /** Held-out pass rate and mean reward, on the steps where they were measured (else null). */
+  heldOutPassRate: number | null;
+  heldOutReward: number | null;
+  /** METIS: the in-context examples of this step's judgment prompts (item text shortened). */
+  judgmentExamples: { prompt: string; variance: number }[];
   info: Record<string, number>;
 }
 

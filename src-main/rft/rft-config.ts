@@ -31,7 +31,7 @@ export const RftConfigSchema = z.object({
   /** PPO ratio clip: [1 − clipLow, 1 + clipHigh] (DAPO's clip-higher: clipHigh > clipLow). */
   clipLow: z.number().min(0).max(1).default(0.2),
   clipHigh: z.number().min(0).max(10).default(0.28),
-  /** KL penalty to the base model; 0 disables it (no reference pass needed). */
+  /** KL penalty (k3) to the base model (the adapter switched off); 0 disables it and its extra forward pass. */
   klCoef: z.number().min(0).default(0),
   /** How per-token losses are aggregated. */
   aggregation: z.enum(AGGREGATIONS).default("token-mean"),
@@ -45,6 +45,12 @@ export const RftConfigSchema = z.object({
   metisExploration: z.number().min(0).max(1).default(0.25),
   /** Weight of the self-judgment loss in the joint objective. */
   judgmentWeight: z.number().min(0).max(10).default(0.5),
+  /** Held-out rows to measure pass rate on (JSONL); none disables it. */
+  evalDataset: z.string().min(1).optional(),
+  /** Measure the held-out pass rate every N steps, on this many rows with this many samples each. */
+  evalEvery: z.number().int().min(1).default(10),
+  evalItems: z.number().int().min(1).max(10_000).default(32),
+  evalSamples: z.number().int().min(1).max(64).default(4),
   /** Write a checkpoint every N steps (and on pause and stop). */
   checkpointEvery: z.number().int().min(1).default(10),
   /** Seed of every random choice in the run. */
@@ -56,8 +62,11 @@ export const RftConfigSchema = z.object({
 export type RftConfig = z.infer<typeof RftConfigSchema>;
 export type RftConfigInput = z.input<typeof RftConfigSchema>;
 
-/** Fields that may change mid-run (applied at the next step and recorded in the run's history). */
-export const PATCHABLE = ["scheduler", "learningRate", "temperature", "judgmentWeight", "metisExploration", "metisPoolFactor", "metisWindow", "metisExamples", "metisJudgmentSamples", "klCoef"] as const;
+/**
+ * Fields that may change mid-run (applied at the next step and recorded in the run's history).
+ * klCoef is not among them: turning the KL term on or off changes the training graph's inputs.
+ */
+export const PATCHABLE = ["scheduler", "learningRate", "temperature", "judgmentWeight", "metisExploration", "metisPoolFactor", "metisWindow", "metisExamples", "metisJudgmentSamples"] as const;
 export const RftPatchSchema = RftConfigSchema.pick(Object.fromEntries(PATCHABLE.map((k) => [k, true])) as { [K in (typeof PATCHABLE)[number]]: true }).partial().strict();
 export type RftPatch = z.infer<typeof RftPatchSchema>;
 

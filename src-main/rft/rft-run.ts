@@ -8,7 +8,8 @@ import { randomUUID } from "node:crypto";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { recordOutcome, recordPrediction, type CurriculumState, type Judgment, type Selection } from "../curriculum/curriculum.js";
-import { parseJudgment } from "../curriculum/judgment-format.js";
+import { compactPrompt, parseJudgment } from "../curriculum/judgment-format.js";
+import { evaluateRows } from "../eval/evaluate.js";
 import { judgmentReward, VARIANCE_SCALE } from "../curriculum/metis.js";
 import { makeCurriculum } from "../curriculum/registry.js";
 import { readTaskRows } from "../datasets/default-datasets.js";
@@ -49,6 +50,7 @@ export class RftRun {
   private stopRequested = false;
   private pendingPatch: RftPatch | null = null;
   private adapterPath: string | null = null;
+  private heldOutRows: TaskRow[] | null = null;
 
   private constructor(
     readonly store: RunStore,
@@ -56,6 +58,8 @@ export class RftRun {
     private readonly rows: TaskRow[],
     private readonly weights: LlamaWeights,
     private readonly policy: PolicyModel,
+    /** The base model (LoRA B = 0), for the KL penalty's reference log-probs; null when klCoef is 0. */
+    private readonly reference: PolicyModel | null,
     private readonly engine: RolloutEngine,
     private rng: Rng,
     private readonly emit: (e: RftEvent) => void,
@@ -107,11 +111,14 @@ export class RftRun {
     const policy = await PolicyModel.create(
       weights,
       { kind: "lora", lora: { rank: config.loraRank, alpha: config.loraAlpha, targets: config.loraTargets }, seed: config.seed },
-      { kind: "grpo", policy: { clipLow: config.clipLow, clipHigh: config.clipHigh, aggregation: config.aggregation, klCoef: 0 } },
+      { kind: "grpo", policy: { clipLow: config.clipLow, clipHigh: config.clipHigh, aggregation: config.aggregation, klCoef: config.klCoef } },
       { hyper: { lr: config.learningRate, maxGradNorm: 1 }, threads: config.threads },
     );
+    const reference = config.klCoef > 0
+      ? await PolicyModel.create(weights, { kind: "lora", lora: { rank: config.loraRank, alpha: config.loraAlpha, targets: config.loraTargets }, seed: config.seed }, { kind: "sft" }, { threads: config.threads })
+      : null;
     const engine = await RolloutEngine.load({ modelPath: config.model });
-    return new RftRun(store, config, rows, weights, policy, engine, rng, emit);
+    return new RftRun(store, config, rows, weights, policy, reference, engine, rng, emit);
   }
 
   /** Pause at the next step boundary (a checkpoint is written). */
@@ -277,12 +284,14 @@ export class RftRun {
 
     let update = { loss: 0, gradNorm: 0, metrics: {} as Record<string, number> };
     if (sequences.length > 0) {
-      update = await this.policy.update(sequences, { advantages: seqAdvantages });
+      const refLogp = this.reference ? await this.reference.logProbs(sequences) : undefined;
+      update = await this.policy.update(sequences, { advantages: seqAdvantages, ...(refLogp ? { refLogp } : {}) });
       await this.swapAdapter();
     }
 
     const flat = rolled.rewards.flat().filter((r): r is number => r !== null);
     const predictions = new Map((selection.judgments ?? []).map((j) => [j.id, j.predicted]));
+    const heldOut = await this.maybeEvaluate(step);
     const metrics: StepMetrics = {
       step,
       scheduler: this.config.scheduler,
@@ -300,6 +309,9 @@ export class RftRun {
       judgeParseFailures: selection.info["metis/parseFailures"] ?? 0,
       wastedRollouts: wasted,
       cells: allGroups.map((g) => ({ id: g.row.id, ...observed.get(g.row.id)!, predicted: predictions.get(g.row.id) ?? null })),
+      heldOutPassRate: heldOut?.passRate ?? null,
+      heldOutReward: heldOut?.meanReward ?? null,
+      judgmentExamples: (selection.examples ?? []).map((e) => ({ prompt: compactPrompt(e.prompt), variance: e.variance })),
       info: selection.info,
     };
     this.store.run.data.step = step;
@@ -309,8 +321,16 @@ export class RftRun {
     this.emit({ type: "step", runId: this.id, metrics });
   }
 
+  /** The held-out pass rate, every evalEvery steps (and at the first), on a fixed subset. */
+  private async maybeEvaluate(step: number): Promise<{ passRate: number; meanReward: number } | null> {
+    if (!this.config.evalDataset || (step !== 1 && step % this.config.evalEvery !== 0)) return null;
+    this.heldOutRows ??= readTaskRows(this.config.evalDataset).slice(0, this.config.evalItems);
+    const report = await evaluateRows(this.engine, this.heldOutRows, this.config.evalSamples, { temperature: this.config.temperature, maxTokens: this.config.maxTokens, seed: step });
+    return { passRate: report.overall.passRate, meanReward: report.overall.meanReward };
+  }
+
   /** Free the engine and sessions. Safe to call more than once. */
   async dispose(): Promise<void> {
-    await Promise.all([this.engine.dispose(), this.policy.dispose()]);
+    await Promise.all([this.engine.dispose(), this.policy.dispose(), this.reference?.dispose()]);
   }
 }

@@ -1,6 +1,6 @@
 // The preload bridge: the renderer's only door to the host. It exposes two functions and checks
 // what passes through; no Node API reaches the page.
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from "electron";
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from "electron";
 
 const COMMAND = /^[a-z]+\.[a-zA-Z]+$/;
 
@@ -9,6 +9,11 @@ contextBridge.exposeInMainWorld("metisEngine", {
   invoke(command: unknown, params: unknown): Promise<unknown> {
     if (typeof command !== "string" || !COMMAND.test(command)) return Promise.reject(new Error("invalid command name"));
     return ipcRenderer.invoke("engine:command", command, params);
+  },
+  /** The file-system path of a dropped or chosen file (the engine reads it in place; nothing is copied). */
+  pathForFile(file: unknown): string | null {
+    if (!(file instanceof File)) return null;
+    return webUtils.getPathForFile(file) || null;
   },
   /** Receive engine events; returns the unsubscribe function. */
   onEvent(listener: (event: unknown) => void): () => void {

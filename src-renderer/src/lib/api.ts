@@ -8,11 +8,14 @@ export interface Api {
   onEvent(listener: (e: EngineEvent) => void): () => void;
   /** "electron" or "browser". */
   readonly host: string;
+  /** A dropped file's path where the host can read files in place (Electron); null in a browser. */
+  pathFor(file: File): string | null;
 }
 
 interface ElectronBridge {
   invoke(command: string, params: unknown): Promise<unknown>;
   onEvent(listener: (e: unknown) => void): () => void;
+  pathForFile(file: File): string | null;
 }
 
 /** Connect to whichever host the page runs in. */
@@ -21,6 +24,7 @@ export function connect(): Promise<Api> {
   if (bridge) {
     return Promise.resolve({
       host: "electron",
+      pathFor: (f) => bridge.pathForFile(f),
       call: (c, p) => bridge.invoke(c, p) as never,
       onEvent: (l) => bridge.onEvent((e) => {
         const parsed = EventSchema.safeParse(e);
@@ -57,6 +61,7 @@ function connectWebSocket(): Promise<Api> {
   });
   const api: Api = {
     host: "browser",
+    pathFor: () => null,
     call: (command, params) =>
       new Promise((resolve, reject) => {
         const id = nextId++;

@@ -36,6 +36,7 @@ export async function pretrainCommand(argv: string[]): Promise<string> {
       seed: numberOption("seed", values.seed, d.seed, { integer: true, min: 0, max: 0xffffffff }),
       batch: int("batch", d.batch),
       lr: numberOption("lr", values.lr, d.lr, { min: 0, max: 1 }),
+      minLr: Math.min(d.minLr, numberOption("lr", values.lr, d.lr, { min: 0, max: 1 }) / 10),
       layers: int("layers", d.layers),
       dim: int("dim", d.dim),
       heads: int("heads", d.heads),

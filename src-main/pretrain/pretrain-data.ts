@@ -22,11 +22,24 @@ export function sftSequence(prompt: string, completion: string): PolicySequence 
   return { tokens: [...p, ...encodeBytes(completion), BYTE_EOS], completionStart: p.length };
 }
 
+/**
+ * Share of each family in the mix. The two function-call variants share prompts, and copying
+ * arguments is learnt fast; arithmetic and code need the most examples.
+ */
+export const FAMILY_WEIGHTS: Readonly<Record<string, number>> = { arithmetic: 0.3, code: 0.25, estimation: 0.2, "function-call": 0.125, "function-call-partial": 0.125 };
+
+function pickFamily(rng: Rng): string {
+  let u = rng.uniform();
+  for (const [family, w] of Object.entries(FAMILY_WEIGHTS)) {
+    if ((u -= w) < 0) return family;
+  }
+  return "arithmetic";
+}
+
 /** A random task row not among `heldOut` prompts. */
 export function randomTask(rng: Rng, heldOut: ReadonlySet<string>, id = "train"): TaskRow {
-  const families = Object.keys(TASK_FAMILIES);
   for (;;) {
-    const row = TASK_FAMILIES[rng.pick(families)]!(rng, rng.pick(DIFFICULTIES), id);
+    const row = TASK_FAMILIES[pickFamily(rng)]!(rng, rng.pick(DIFFICULTIES), id);
     if (!heldOut.has(row.prompt)) return row;
   }
 }

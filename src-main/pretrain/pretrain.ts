@@ -79,7 +79,8 @@ export async function pretrain(o: PretrainOptions, progress: (line: string) => v
   const tmp = mkdtempSync(join(tmpdir(), "metis-pretrain-"));
   const logPath = o.out.replace(/\.gguf$/, "") + ".train.jsonl";
   mkdirSync(dirname(o.out), { recursive: true });
-  writeFileSync(logPath, "");
+  if (!o.initFrom) writeFileSync(logPath, "");
+  else appendFileSync(logPath, JSON.stringify({ phase: "continue", from: o.initFrom, steps: o.steps, lr: o.lr }) + "\n");
   try {
     let init = o.initFrom;
     if (!init) {

@@ -45,7 +45,7 @@ describe("RFT loop", () => {
     expect(straight[0]!.info["metis/candidates"]).toBe(12);
     const latest = (d: string): string => readdirSync(d).filter((f) => f.startsWith("adapter-")).sort().at(-1)!;
     expect(readFileSync(join(dir, latest(dir)))).toEqual(readFileSync(join(finalA, latest(finalA))));
-  });
+  }, 180_000);
 
   it("applies a change of scheduler and learning rate at the next step and records it", async () => {
     const seen: StepMetrics[] = [];
@@ -64,7 +64,7 @@ describe("RFT loop", () => {
     const dapo = seen.slice(1);
     for (const m of dapo) expect(m.wastedRollouts % base.groupSize).toBe(0);
     await run.dispose();
-  });
+  }, 120_000);
 
   it("a SIGKILL at a random moment leaves every file readable, and the run resumes", async () => {
     const runs = tmp.path("killed");
@@ -75,7 +75,7 @@ describe("RFT loop", () => {
       const poll = setInterval(() => {
         const runDir = existsSync(runs) ? readdirSync(runs)[0] : undefined;
         const ready = runDir && existsSync(join(runs, runDir, "checkpoints")) && readdirSync(join(runs, runDir, "checkpoints")).length > 0;
-        if (ready || Date.now() - started > 60_000) {
+        if (ready || Date.now() - started > 120_000) {
           clearInterval(poll);
           setTimeout(() => { child.kill("SIGKILL"); resolve(); }, Math.floor(Math.random() * 1500));
         }
@@ -92,5 +92,5 @@ describe("RFT loop", () => {
     await resumed.dispose();
     const steps = (await RunStore.open(runDir)).readMetrics().map((m) => m.step as number);
     expect(steps.at(-1)).toBe(6);
-  });
+  }, 240_000);
 });

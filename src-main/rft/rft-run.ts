@@ -50,6 +50,7 @@ export class RftRun {
   private stopRequested = false;
   private pendingPatch: RftPatch | null = null;
   private adapterPath: string | null = null;
+  private adapterVersion = 0;
   private heldOutRows: TaskRow[] | null = null;
 
   private constructor(
@@ -94,7 +95,7 @@ export class RftRun {
       run.rng = new Rng(meta.extra.rng as unknown as RngState);
       store.curriculum.data = meta.extra.curriculum;
       store.run.data.step = meta.step;
-      await run.swapAdapter();
+      await run.swapAdapter(meta.step);
     } else {
       store.run.data.step = 0;
       store.curriculum.data = { prompts: {}, recent: [] };
@@ -187,8 +188,11 @@ export class RftRun {
     return dir;
   }
 
-  private async swapAdapter(): Promise<void> {
-    const path = join(this.store.dir, `adapter-${String(this.step).padStart(7, "0")}.gguf`);
+  /** Write the adapter holding the weights after `step` and hot-swap it in. */
+  private async swapAdapter(step: number): Promise<void> {
+    // One file per weight version: llama.cpp caches adapters by path.
+    this.adapterVersion++;
+    const path = join(this.store.dir, `adapter-${String(step).padStart(7, "0")}-${this.adapterVersion}.gguf`);
     exportLoraGguf(path, this.weights.config, { rank: this.config.loraRank, alpha: this.config.loraAlpha, targets: this.config.loraTargets }, this.policy.loraPairs());
     await this.engine.setAdapter(path);
     // Every version has its own file (llama.cpp caches adapters by path); the old one is no longer needed.
@@ -286,7 +290,7 @@ export class RftRun {
     if (sequences.length > 0) {
       const refLogp = this.reference ? await this.reference.logProbs(sequences) : undefined;
       update = await this.policy.update(sequences, { advantages: seqAdvantages, ...(refLogp ? { refLogp } : {}) });
-      await this.swapAdapter();
+      await this.swapAdapter(step);
     }
 
     const flat = rolled.rewards.flat().filter((r): r is number => r !== null);

@@ -127,6 +127,20 @@ describe("rollout correctness", () => {
     expect(adapted.completions[0]![0]!.tokens).not.toEqual(plain.completions[0]![0]!.tokens);
   });
 
+  it("re-reads an adapter file swapped in again under the same path (llama.cpp caches by path)", async () => {
+    const prompt = engine.tokenize("Hello there");
+    const next = engine.tokenize(" friend").slice(1);
+    const path = tmp.path("same-path.gguf");
+    writeRandomLora(path, model, { bStd: 0 });
+    await engine.setAdapter(path);
+    const zero = await engine.score(prompt, next);
+    writeRandomLora(path, model, { bStd: 0.5 });
+    await engine.setAdapter(path);
+    const changed = await engine.score(prompt, next);
+    expect(Math.max(...changed.map((v, i) => Math.abs(v - zero[i]!)))).toBeGreaterThan(0.05);
+    await engine.setAdapter(null);
+  });
+
   it("frees each replaced adapter: at most one stays loaded over many swaps", async () => {
     for (let v = 0; v < 12; v++) {
       const path = tmp.path(`swap-${v}.gguf`);

@@ -142,7 +142,8 @@ export class RolloutEngine {
       const previous = this.adapter;
       await this.disposePool();
       this.adapter = path === null ? null : { path, scale };
-      if (previous && previous.path !== path && !(await releaseAdapter(this.model, previous.path))) {
+      // The same path again may hold new weights: drop the cached copy so the file is read anew.
+      if (previous && !(await releaseAdapter(this.model, previous.path))) {
         // This library version offers no way to free one adapter: reload the model instead.
         const modelPath = this.options.modelPath;
         await this.model.dispose();

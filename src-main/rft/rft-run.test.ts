@@ -68,7 +68,7 @@ describe("RFT loop", () => {
 
   it("a SIGKILL at a random moment leaves every file readable, and the run resumes", async () => {
     const runs = tmp.path("killed");
-    const child = spawn(process.execPath, ["--import", "tsx", root("src-main/cli/index.ts"), "train", "--model", base.model, "--dataset", base.dataset, "--runs", runs, "--steps", "6", "--batch", "2", "--group", "4", "--max-tokens", "16", "--checkpoint-every", "1", "--scheduler", "uniform", "--json"], { stdio: "ignore" });
+    const child = spawn(process.execPath, ["--import", "tsx", root("src-main/cli/index.ts"), "train", "--model", base.model, "--dataset", base.dataset, "--runs", runs, "--steps", "30", "--batch", "2", "--group", "4", "--max-tokens", "16", "--checkpoint-every", "1", "--scheduler", "uniform", "--json"], { stdio: "ignore" });
     // Kill once the first checkpoint exists, at a random point of a later step.
     const started = Date.now();
     await new Promise<void>((resolve) => {
@@ -81,16 +81,17 @@ describe("RFT loop", () => {
         }
       }, 20);
     });
-    await new Promise((r) => child.once("exit", r));
+    if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once("exit", r));
+    expect(child.signalCode).toBe("SIGKILL"); // killed mid-run, not finished
     const runDir = join(runs, readdirSync(runs)[0]!);
     const store = await RunStore.open(runDir); // run.json and curriculum.json parse
-    expect(store.run.data.config.steps).toBe(6);
+    expect(store.run.data.config.steps).toBe(30);
     expect(store.latestCheckpoint()).not.toBeNull();
     const resumed = await RftRun.resume(runDir);
     expect(await resumed.run()).toBe("finished");
-    expect(resumed.step).toBe(6);
+    expect(resumed.step).toBe(30);
     await resumed.dispose();
     const steps = (await RunStore.open(runDir)).readMetrics().map((m) => m.step as number);
-    expect(steps.at(-1)).toBe(6);
+    expect(steps).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
   }, 240_000);
 });

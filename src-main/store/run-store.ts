@@ -57,7 +57,10 @@ export class RunStore {
     appendFileSync(join(this.dir, "metrics.jsonl"), JSON.stringify(entry) + "\n");
   }
 
-  /** Every complete metrics line. */
+  /**
+   * Every complete metrics line; a step re-run after a crash (its checkpoint came before it)
+   * appears once, with the values of its last run.
+   */
   readMetrics(): Record<string, unknown>[] {
     const path = join(this.dir, "metrics.jsonl");
     if (!existsSync(path)) return [];
@@ -70,7 +73,9 @@ export class RunStore {
         /* a line cut by a crash */
       }
     }
-    return out;
+    const byStep = new Map<unknown, Record<string, unknown>>();
+    for (const m of out) byStep.set(m.step ?? byStep.size, m);
+    return [...byStep.values()].sort((a, b) => Number(a.step) - Number(b.step));
   }
 
   /** Directory of the checkpoint after `step`. */

@@ -4,10 +4,11 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { readTaskRows, TEST_FILE, writeDefaultDatasets } from "../datasets/default-datasets.js";
 import { DEFAULT_PRETRAIN, pretrain } from "../pretrain/pretrain.js";
+import { parseMix } from "../pretrain/pretrain-data.js";
 import { numberOption } from "./usage-error.js";
 
 export const PRETRAIN_USAGE =
-  "metis pretrain [--out resources/models/metis-tiny.gguf] [--datasets resources/datasets] [--steps N] [--seed N] [--batch N] [--lr X] [--layers N] [--dim N] [--heads N] [--kv-heads N] [--ffn N] [--init FILE.gguf] [--calibrate-steps N] [--json]";
+  "metis pretrain [--out resources/models/metis-tiny.gguf] [--datasets resources/datasets] [--steps N] [--seed N] [--batch N] [--lr X] [--layers N] [--dim N] [--heads N] [--kv-heads N] [--ffn N] [--init FILE.gguf] [--calibrate-steps N] [--mix family=w,…] [--json]";
 
 /** Run `metis pretrain`; returns the text to print. */
 export async function pretrainCommand(argv: string[]): Promise<string> {
@@ -17,7 +18,7 @@ export async function pretrainCommand(argv: string[]): Promise<string> {
     options: {
       out: { type: "string", default: "resources/models/metis-tiny.gguf" }, datasets: { type: "string", default: "resources/datasets" },
       steps: { type: "string" }, seed: { type: "string" }, batch: { type: "string" }, lr: { type: "string" }, layers: { type: "string" },
-      dim: { type: "string" }, heads: { type: "string" }, "kv-heads": { type: "string" }, ffn: { type: "string" }, init: { type: "string" }, "calibrate-steps": { type: "string" },
+      dim: { type: "string" }, heads: { type: "string" }, "kv-heads": { type: "string" }, ffn: { type: "string" }, init: { type: "string" }, "calibrate-steps": { type: "string" }, mix: { type: "string" },
       json: { type: "boolean", default: false },
     },
   });
@@ -43,6 +44,7 @@ export async function pretrainCommand(argv: string[]): Promise<string> {
       kvHeads: int("kv-heads", d.kvHeads),
       ffn: int("ffn", d.ffn),
       initFrom: values.init ?? null,
+      ...(values.mix ? { familyWeights: parseMix(values.mix) } : {}),
       calibrateSteps: numberOption("calibrate-steps", values["calibrate-steps"], d.calibrateSteps, { integer: true, min: 0, max: 1e7 }),
     },
     (line) => process.stderr.write(`${line}\n`),

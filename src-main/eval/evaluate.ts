@@ -4,8 +4,15 @@ import { scoreCompletion } from "../rewards/score.js";
 import type { RolloutEngine } from "../rollout/rollout-engine.js";
 import type { SamplingInput } from "../rollout/sampling.js";
 
-/** A completion passes when its reward reaches this (exactly right for 0/1 rewards). */
+/** A completion passes when its reward reaches this (exactly right for 0/1 rewards)… */
 export const PASS_THRESHOLD = 0.999;
+/** …or, for a continuous reward (1 − relative error), when it is within 5 % of the target. */
+export const CONTINUOUS_PASS_THRESHOLD = 0.95;
+
+/** Whether a reward of this kind counts as solved. */
+export function passes(kind: string, reward: number): boolean {
+  return reward >= (kind === "continuous" ? CONTINUOUS_PASS_THRESHOLD : PASS_THRESHOLD);
+}
 
 export interface ItemResult {
   id: string;
@@ -57,7 +64,7 @@ export async function evaluateRows(engine: RolloutEngine, rows: readonly TaskRow
         family: row.family ?? row.reward.kind,
         difficulty: row.difficulty ?? null,
         samples,
-        passRate: mean(scored.map((r) => (r >= PASS_THRESHOLD ? 1 : 0))),
+        passRate: mean(scored.map((r) => (passes(row.reward.kind, r) ? 1 : 0))),
         meanReward: mean(scored),
         rewardVariance: mean(scored.map((r) => (r - mean(scored)) ** 2)),
         unscorable: rewards.length - scored.length,

@@ -26,40 +26,55 @@ export function sftSequence(prompt: string, completion: string): PolicySequence 
  * Share of each family in the mix. The two function-call variants share prompts, and copying
  * arguments is learnt fast; arithmetic and code need the most examples.
  */
-export const FAMILY_WEIGHTS: Readonly<Record<string, number>> = { arithmetic: 0.3, code: 0.25, estimation: 0.2, "function-call": 0.125, "function-call-partial": 0.125 };
+export const FAMILY_WEIGHTS: Readonly<Record<string, number>> = { arithmetic: 0.4, code: 0.2, estimation: 0.2, "function-call": 0.1, "function-call-partial": 0.1 };
 
-function pickFamily(rng: Rng): string {
-  let u = rng.uniform();
-  for (const [family, w] of Object.entries(FAMILY_WEIGHTS)) {
+/** Weights of the families in a mix: a family absent from `weights` is never drawn. */
+export type FamilyWeights = Readonly<Record<string, number>>;
+
+function pickFamily(rng: Rng, weights: FamilyWeights): string {
+  const total = Object.values(weights).reduce((a, b) => a + b, 0);
+  let u = rng.uniform() * total;
+  for (const [family, w] of Object.entries(weights)) {
     if ((u -= w) < 0) return family;
   }
-  return "arithmetic";
+  return Object.keys(weights)[0]!;
+}
+
+/** Parse "arithmetic=0.4,code=0.2,…" (names must be task families). */
+export function parseMix(text: string): FamilyWeights {
+  const out: Record<string, number> = {};
+  for (const part of text.split(",")) {
+    const [name, value] = part.split("=");
+    if (!name || !TASK_FAMILIES[name.trim()] || !(Number(value) >= 0)) throw new Error(`--mix expects family=weight pairs over ${Object.keys(TASK_FAMILIES).join(", ")}, found "${part}"`);
+    out[name.trim()] = Number(value);
+  }
+  return out;
 }
 
 /** A random task row not among `heldOut` prompts. */
-export function randomTask(rng: Rng, heldOut: ReadonlySet<string>, id = "train"): TaskRow {
+export function randomTask(rng: Rng, heldOut: ReadonlySet<string>, id = "train", weights: FamilyWeights = FAMILY_WEIGHTS): TaskRow {
   for (;;) {
-    const row = TASK_FAMILIES[pickFamily(rng)]!(rng, rng.pick(DIFFICULTIES), id);
+    const row = TASK_FAMILIES[pickFamily(rng, weights)]!(rng, rng.pick(DIFFICULTIES), id);
     if (!heldOut.has(row.prompt)) return row;
   }
 }
 
 /** A judgment item: 2–6 recent items with their variances, a new one, and its variance as the answer. */
-export function judgmentSequence(rng: Rng, heldOut: ReadonlySet<string>, varianceOf: VarianceOf): PolicySequence {
+export function judgmentSequence(rng: Rng, heldOut: ReadonlySet<string>, varianceOf: VarianceOf, weights: FamilyWeights = FAMILY_WEIGHTS): PolicySequence {
   const k = 2 + rng.int(5);
   const examples: JudgmentExample[] = Array.from({ length: k }, () => {
-    const row = randomTask(rng, heldOut);
+    const row = randomTask(rng, heldOut, "train", weights);
     return { prompt: row.prompt, variance: Math.max(0, varianceOf(row) + 0.02 * rng.normal()) };
   });
-  const candidate = randomTask(rng, heldOut);
+  const candidate = randomTask(rng, heldOut, "train", weights);
   return sftSequence(judgmentPrompt(examples, candidate.prompt), ` ${formatVariance(varianceOf(candidate))}`);
 }
 
 /** One batch: task items, or (with probability `judgmentShare`) judgment items. */
-export function pretrainBatch(rng: Rng, size: number, heldOut: ReadonlySet<string>, judgmentShare: number, varianceOf: VarianceOf): PolicySequence[] {
-  if (rng.uniform() < judgmentShare) return Array.from({ length: Math.max(1, size >> 1) }, () => judgmentSequence(rng, heldOut, varianceOf));
+export function pretrainBatch(rng: Rng, size: number, heldOut: ReadonlySet<string>, judgmentShare: number, varianceOf: VarianceOf, weights: FamilyWeights = FAMILY_WEIGHTS): PolicySequence[] {
+  if (rng.uniform() < judgmentShare) return Array.from({ length: Math.max(1, size >> 1) }, () => judgmentSequence(rng, heldOut, varianceOf, weights));
   return Array.from({ length: size }, () => {
-    const row = randomTask(rng, heldOut);
+    const row = randomTask(rng, heldOut, "train", weights);
     return sftSequence(row.prompt, row.reference!);
   });
 }

@@ -13,7 +13,7 @@ import { PolicyModel } from "../train/llama/policy-model.js";
 import { Rng } from "../util/rng.js";
 import { evaluateRows, summarize } from "../eval/evaluate.js";
 import { RolloutEngine } from "../rollout/rollout-engine.js";
-import { PRIOR_VARIANCE, measuredVariance, pretrainBatch, randomTask, type VarianceOf } from "./pretrain-data.js";
+import { FAMILY_WEIGHTS, PRIOR_VARIANCE, measuredVariance, pretrainBatch, randomTask, type FamilyWeights, type VarianceOf } from "./pretrain-data.js";
 
 /** Recipe of the built-in model; every field has a default. */
 export interface PretrainOptions {
@@ -44,6 +44,8 @@ export interface PretrainOptions {
    */
   calibrateSteps: number;
   calibrationItems: number;
+  /** Share of each task family in the stream. */
+  familyWeights: FamilyWeights;
 }
 
 export const DEFAULT_PRETRAIN: Omit<PretrainOptions, "out" | "heldOut"> = {
@@ -65,6 +67,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, "out" | "heldOut"> = {
   threads: 2,
   calibrateSteps: 500,
   calibrationItems: 300,
+  familyWeights: FAMILY_WEIGHTS,
 };
 
 /** Linear warm-up, then cosine decay to minLr. */
@@ -80,7 +83,7 @@ export async function pretrain(o: PretrainOptions, progress: (line: string) => v
   const logPath = o.out.replace(/\.gguf$/, "") + ".train.jsonl";
   mkdirSync(dirname(o.out), { recursive: true });
   if (!o.initFrom) writeFileSync(logPath, "");
-  else appendFileSync(logPath, JSON.stringify({ phase: "continue", from: o.initFrom, steps: o.steps, lr: o.lr }) + "\n");
+  else appendFileSync(logPath, JSON.stringify({ phase: "continue", from: o.initFrom, steps: o.steps, lr: o.lr, calibrateSteps: o.calibrateSteps, mix: o.familyWeights }) + "\n");
   try {
     let init = o.initFrom;
     if (!init) {
@@ -98,7 +101,7 @@ export async function pretrain(o: PretrainOptions, progress: (line: string) => v
     try {
       for (let step = 0; step < o.steps; step++) {
         model.engine.setLearningRate(learningRate(step, o));
-        const batch = pretrainBatch(rng, o.batch, o.heldOut, o.judgmentShare, o.varianceOf);
+        const batch = pretrainBatch(rng, o.batch, o.heldOut, o.judgmentShare, o.varianceOf, o.familyWeights);
         const { loss } = await model.update(batch);
         ema = Number.isNaN(ema) ? loss : 0.98 * ema + 0.02 * loss;
         if (step % 50 === 0 || step === o.steps - 1) {
@@ -113,7 +116,7 @@ export async function pretrain(o: PretrainOptions, progress: (line: string) => v
         const phase = { ...o, lr: o.lr / 3, minLr: o.minLr, warmup: 20, steps: o.calibrateSteps };
         for (let step = 0; step < o.calibrateSteps; step++) {
           model.engine.setLearningRate(learningRate(step, phase));
-          const batch = pretrainBatch(rng, o.batch, o.heldOut, 0.5, varianceOf);
+          const batch = pretrainBatch(rng, o.batch, o.heldOut, 0.5, varianceOf, o.familyWeights);
           const { loss } = await model.update(batch);
           ema = Number.isNaN(ema) ? loss : 0.98 * ema + 0.02 * loss;
           if (step % 50 === 0 || step === o.calibrateSteps - 1) {
@@ -140,7 +143,7 @@ function round(x: number): number {
 /** Sample the just-written model on fresh training items and tabulate reward variance by cell. */
 async function measureVariances(modelPath: string, o: PretrainOptions, progress: (line: string) => void): Promise<VarianceOf> {
   const rng = new Rng(o.seed + 2000);
-  const rows = Array.from({ length: o.calibrationItems }, (_, i) => randomTask(rng, o.heldOut, `calibrate-${i}`));
+  const rows = Array.from({ length: o.calibrationItems }, (_, i) => randomTask(rng, o.heldOut, `calibrate-${i}`, o.familyWeights));
   const engine = await RolloutEngine.load({ modelPath });
   try {
     const report = await evaluateRows(engine, rows, 8, { temperature: 1, maxTokens: 96, seed: o.seed });

@@ -9,7 +9,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { recordOutcome, recordPrediction, type CurriculumState, type Judgment, type Selection } from "../curriculum/curriculum.js";
 import { compactPrompt, parseJudgment } from "../curriculum/judgment-format.js";
-import { evaluateRows } from "../eval/evaluate.js";
+import { evaluateRows, passes } from "../eval/evaluate.js";
 import { judgmentReward, VARIANCE_SCALE } from "../curriculum/metis.js";
 import { makeCurriculum } from "../curriculum/registry.js";
 import { readTaskRows } from "../datasets/default-datasets.js";
@@ -40,7 +40,6 @@ interface CheckpointExtra {
   curriculum: CurriculumState;
 }
 
-const PASS = 0.999;
 const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
 const variance = (xs: readonly number[]): number => mean(xs.map((x) => (x - mean(xs)) ** 2));
 
@@ -300,7 +299,7 @@ export class RftRun {
       step,
       scheduler: this.config.scheduler,
       rewardMean: mean(flat),
-      passRate: mean(flat.map((r) => (r >= PASS ? 1 : 0))),
+      passRate: mean(rolled.rewards.flatMap((group, i) => group.filter((r): r is number => r !== null).map((r) => (passes(rolled.rows[i]!.reward.kind, r) ? 1 : 0)))),
       zeroVarianceShare: mean(allGroups.map((g) => (variance(g.rewards.filter((r): r is number => r !== null)) === 0 ? 1 : 0))),
       loss: update.loss,
       gradNorm: update.gradNorm,

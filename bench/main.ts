@@ -1,10 +1,12 @@
 // `npm run bench -- <name>`: runs one benchmark and writes its JSON under bench/results/.
+import { curriculaBench } from "./curricula-bench.js";
 import { rolloutBench } from "./rollout-bench.js";
 import { trainOpBench } from "./train-op-bench.js";
 import { trainStepBench } from "./train-step-bench.js";
 
 const BENCHES: Record<string, (argv: string[]) => Promise<string>> = {
   rollout: rolloutBench,
+  curricula: curriculaBench,
   "train-op": trainOpBench,
   "train-step": trainStepBench,
 };

@@ -258,8 +258,14 @@ export class RolloutEngine {
     if (longest + s.maxTokens > limit) {
       throw new Error(`a prompt of ${longest} tokens plus maxTokens ${s.maxTokens} exceeds the model's context of ${limit} tokens`);
     }
-    const jobs: { prompt: number; sample: number }[] = [];
-    for (let p = 0; p < prompts.length; p++) for (let g = 0; g < group; g++) jobs.push({ prompt: p, sample: g });
+    // A job is a prompt with some of its samples: the prompt is evaluated once per job and each
+    // further sample continues from its cached prefix. Prompts are split into enough jobs to keep
+    // every context busy.
+    const jobs: { prompt: number; samples: number[] }[] = [];
+    const perPrompt = Math.max(1, Math.ceil(group / Math.max(1, Math.floor(this.options.parallel / prompts.length))));
+    for (let p = 0; p < prompts.length; p++) {
+      for (let g = 0; g < group; g += perPrompt) jobs.push({ prompt: p, samples: Array.from({ length: Math.min(perPrompt, group - g) }, (_, k) => g + k) });
+    }
     await this.ensurePool(Math.min(this.options.parallel, jobs.length), contextSizeFor(longest + s.maxTokens, limit));
 
     const completions: Completion[][] = prompts.map(() => new Array<Completion>(group));
@@ -267,7 +273,9 @@ export class RolloutEngine {
     const worker = async (slot: PoolSlot): Promise<void> => {
       while (nextJob < jobs.length) {
         const job = jobs[nextJob++]!;
-        completions[job.prompt]![job.sample] = await this.runJob(slot.sequence, promptTokens[job.prompt]!, job, s);
+        for (const [k, sample] of job.samples.entries()) {
+          completions[job.prompt]![sample] = await this.runJob(slot.sequence, promptTokens[job.prompt]!, { prompt: job.prompt, sample }, s, k > 0);
+        }
       }
     };
     await Promise.all(this.pool.slice(0, Math.min(this.pool.length, jobs.length)).map(worker));
@@ -276,16 +284,25 @@ export class RolloutEngine {
     return { completions, generatedTokens, wallMs, tokensPerSecond: generatedTokens / (wallMs / 1000) };
   }
 
-  private async runJob(seq: LlamaContextSequence, promptTokens: number[], job: { prompt: number; sample: number }, s: Sampling): Promise<Completion> {
+  private async runJob(seq: LlamaContextSequence, promptTokens: number[], job: { prompt: number; sample: number }, s: Sampling, reusePrompt = false): Promise<Completion> {
     const t0 = performance.now();
-    await seq.clearHistory();
+    // The sequence holds this prompt from the previous sample: keep all of it but its last token,
+    // which is fed again to get the first next-token distribution.
+    let input = promptTokens;
+    const cached = reusePrompt && promptTokens.length > 1 && seq.nextTokenIndex >= promptTokens.length && promptTokens.every((t, i) => seq.contextTokens[i] === t);
+    if (cached) {
+      await seq.eraseContextTokenRanges([{ start: promptTokens.length - 1, end: seq.nextTokenIndex }]);
+      input = promptTokens.slice(-1);
+    } else {
+      await seq.clearHistory();
+    }
     const tokens: number[] = [];
     const logprobs: number[] = [];
     let finishReason: FinishReason = "length";
     let firstTokenMs = 0;
     const maxStop = Math.max(0, ...s.stop.map((x) => x.length));
     const options = { ...samplerOptions(s, completionSeed(s.seed, job.prompt, job.sample)), yieldEogToken: true };
-    const iterator = seq.evaluateWithMetadata(promptTokens as Token[], { confidence: s.logprobs }, options);
+    const iterator = seq.evaluateWithMetadata(input as Token[], { confidence: s.logprobs }, options);
     try {
       for await (const out of iterator) {
         const token = out.token as number;

@@ -45,6 +45,19 @@ ipcMain.handle("engine:command", (_e, command: unknown, params: unknown) => {
   });
 });
 
+const DIALOG_FILTERS: Record<string, Electron.FileFilter[]> = {
+  model: [{ name: "GGUF models", extensions: ["gguf"] }],
+  dataset: [{ name: "Datasets", extensions: ["jsonl", "json", "csv", "parquet", "gz", "ndjson"] }],
+};
+
+// The native open dialog; the renderer names only which kind of file it wants.
+ipcMain.handle("dialog:open", async (_e, kind: unknown) => {
+  const filters = typeof kind === "string" ? DIALOG_FILTERS[kind] : undefined;
+  if (!filters || !window) throw new Error("invalid dialog request");
+  const r = await dialog.showOpenDialog(window, { properties: ["openFile"], filters });
+  return r.canceled ? null : (r.filePaths[0] ?? null);
+});
+
 function createWindow(): BrowserWindow {
   const w = new BrowserWindow({
     width: 1320,

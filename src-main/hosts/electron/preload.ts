@@ -15,6 +15,11 @@ contextBridge.exposeInMainWorld("metisEngine", {
     if (!(file instanceof File)) return null;
     return webUtils.getPathForFile(file) || null;
   },
+  /** The native open dialog for a model or a dataset; resolves to the chosen path or null. */
+  openFile(kind: unknown): Promise<string | null> {
+    if (kind !== "model" && kind !== "dataset") return Promise.reject(new Error("kind must be model or dataset"));
+    return ipcRenderer.invoke("dialog:open", kind) as Promise<string | null>;
+  },
   /** Receive engine events; returns the unsubscribe function. */
   onEvent(listener: (event: unknown) => void): () => void {
     if (typeof listener !== "function") throw new Error("listener must be a function");

@@ -10,12 +10,15 @@ export interface Api {
   readonly host: string;
   /** A dropped file's path where the host can read files in place (Electron); null in a browser. */
   pathFor(file: File): string | null;
+  /** The host's native open dialog (Electron), or null where the page's file input is used instead. */
+  readonly openFile: ((kind: "model" | "dataset") => Promise<string | null>) | null;
 }
 
 interface ElectronBridge {
   invoke(command: string, params: unknown): Promise<unknown>;
   onEvent(listener: (e: unknown) => void): () => void;
   pathForFile(file: File): string | null;
+  openFile(kind: "model" | "dataset"): Promise<string | null>;
 }
 
 /** Connect to whichever host the page runs in. */
@@ -25,6 +28,7 @@ export function connect(): Promise<Api> {
     return Promise.resolve({
       host: "electron",
       pathFor: (f) => bridge.pathForFile(f),
+      openFile: (kind) => bridge.openFile(kind),
       call: (c, p) => bridge.invoke(c, p) as never,
       onEvent: (l) => bridge.onEvent((e) => {
         const parsed = EventSchema.safeParse(e);
@@ -62,6 +66,7 @@ function connectWebSocket(): Promise<Api> {
   const api: Api = {
     host: "browser",
     pathFor: () => null,
+    openFile: null,
     call: (command, params) =>
       new Promise((resolve, reject) => {
         const id = nextId++;

@@ -10,7 +10,7 @@ import { writeResult } from "./write-result.js";
 
 /** Run the curricula benchmark; returns the result file. */
 export async function curriculaBench(argv: string[]): Promise<string> {
-  const { values } = parseArgs({ args: argv, options: { steps: { type: "string", default: "30" }, schedulers: { type: "string", default: "uniform,dapo,metis" } } });
+  const { values } = parseArgs({ args: argv, options: { steps: { type: "string", default: "30" }, schedulers: { type: "string", default: "uniform,dapo,metis" }, "eval-items": { type: "string", default: "96" } } });
   const steps = Number(values.steps);
   const dir = mkdtempSync(join(tmpdir(), "metis-curricula-"));
   const runs: Record<string, unknown>[] = [];
@@ -20,7 +20,7 @@ export async function curriculaBench(argv: string[]): Promise<string> {
       const t0 = performance.now();
       const run = await RftRun.create(dir, {
         model: "resources/models/metis-tiny.gguf", dataset: "resources/datasets/synthetic-train.jsonl", evalDataset: "resources/datasets/synthetic-test.jsonl",
-        scheduler: scheduler as never, steps, batchSize: 8, groupSize: 8, maxTokens: 48, evalEvery: steps, evalItems: 96, evalSamples: 4, seed: 11, checkpointEvery: 1000,
+        scheduler: scheduler as never, steps, batchSize: 8, groupSize: 8, maxTokens: 48, evalEvery: steps, evalItems: Number(values["eval-items"]), evalSamples: 4, seed: 11, checkpointEvery: 1000,
       }, (e) => {
         if (e.type !== "step") return;
         metrics.push(e.metrics);
@@ -45,7 +45,7 @@ export async function curriculaBench(argv: string[]): Promise<string> {
       });
       console.log(JSON.stringify(runs.at(-1)));
     }
-    return writeResult("curricula", { model: "metis-tiny", dataset: "synthetic-train", batch: 8, group: 8, runs });
+    return writeResult("curricula", { model: "metis-tiny", dataset: "synthetic-train", batch: 8, group: 8, evalItems: Number(values["eval-items"]), evalSamples: 4, runs });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -20,7 +20,7 @@ export async function curriculaBench(argv: string[]): Promise<string> {
       const t0 = performance.now();
       const run = await RftRun.create(dir, {
         model: "resources/models/metis-tiny.gguf", dataset: "resources/datasets/synthetic-train.jsonl", evalDataset: "resources/datasets/synthetic-test.jsonl",
-        scheduler: scheduler as never, steps, batchSize: 8, groupSize: 8, maxTokens: 48, evalEvery: steps, evalItems: Number(values["eval-items"]), evalSamples: 4, seed: 11, checkpointEvery: 1000,
+        scheduler: scheduler as never, steps, batchSize: 8, groupSize: 8, maxTokens: 96, evalEvery: steps, evalItems: Number(values["eval-items"]), evalSamples: 4, seed: 11, checkpointEvery: 1000,
       }, (e) => {
         if (e.type !== "step") return;
         metrics.push(e.metrics);
@@ -45,7 +45,7 @@ export async function curriculaBench(argv: string[]): Promise<string> {
       });
       console.log(JSON.stringify(runs.at(-1)));
     }
-    return writeResult("curricula", { model: "metis-tiny", dataset: "synthetic-train", batch: 8, group: 8, evalItems: Number(values["eval-items"]), evalSamples: 4, runs });
+    return writeResult("curricula", { model: "metis-tiny", dataset: "synthetic-train", batch: 8, group: 8, maxTokens: 96, evalItems: Number(values["eval-items"]), evalSamples: 4, runs });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

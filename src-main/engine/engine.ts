@@ -7,7 +7,7 @@ import { Low } from "lowdb";
 import { JSONFile } from "lowdb/node";
 import { TEST_FILE, TRAIN_FILE, readTaskRows } from "../datasets/default-datasets.js";
 import { importDataset, type MappingChoice } from "../datasets/import/import-dataset.js";
-import type { FieldMapping } from "../datasets/import/field-mapping.js";
+import { FieldMappingSchema } from "../datasets/import/field-mapping.js";
 import { readModelInfo, type ModelInfo } from "../model/model-info.js";
 import { Commands, isCommand, parseParams, type CommandName, type CommandResult, type EngineEvent } from "../protocol/protocol.js";
 import type { RftConfigInput, RftPatch } from "../rft/rft-config.js";
@@ -229,9 +229,13 @@ function safeInfo(path: string): ModelInfo | { error: string } {
   }
 }
 
+/** The protocol's mapping choice as the importer takes it; a custom mapping is validated here. */
 function toChoice(m: unknown): MappingChoice {
   if (m === "detect" || m === undefined) return "detect";
-  const o = m as { preset?: string; mapping?: FieldMapping };
-  return o.preset ? { preset: o.preset } : { mapping: o.mapping! };
+  const o = m as { preset?: string; mapping?: unknown };
+  if (o.preset) return { preset: o.preset };
+  const parsed = FieldMappingSchema.safeParse(o.mapping);
+  if (!parsed.success) throw new Error(`invalid field mapping: ${parsed.error.issues.map((i) => `${i.path.join(".") || "mapping"}: ${i.message}`).join("; ")}`);
+  return { mapping: parsed.data };
 }
 

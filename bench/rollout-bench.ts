@@ -12,6 +12,7 @@ import { randomLora } from "../src-main/model/random-lora.js";
 import { makeTinyModel, type TinyModelSpec } from "../src-main/model/tiny-model.js";
 import { RolloutEngine } from "../src-main/rollout/rollout-engine.js";
 import { completionSeed } from "../src-main/rollout/sampling.js";
+import { median } from "../src-main/util/stats.js";
 import { writeResult } from "./write-result.js";
 
 const PROMPTS = ["The answer is", "Once upon a time", "def add(a, b):", "Question: 12 + 7 =", "Translate: bonjour", "List three colors:", "SELECT * FROM", "Dear team,"];
@@ -107,7 +108,6 @@ async function swapRun(modelPath: string, model: ModelDescription, dir: string, 
   } finally {
     await engine.dispose();
   }
-  const median = (x: number[]): number => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
   swapMs.sort((a, b) => a - b);
   return {
     swaps,

@@ -6,9 +6,9 @@ import { causalMask, i64, ropeTables } from "../src-main/train/host-tensor.js";
 import { toyTrainSpec } from "../src-main/train/toy-transformer.js";
 import { Trainer, type OptimizerPlacement } from "../src-main/train/trainer.js";
 import { Rng } from "../src-main/util/rng.js";
+import { median } from "../src-main/util/stats.js";
 import { writeResult } from "./write-result.js";
 
-const median = (x: number[]): number => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
 
 async function timeIt(fn: () => Promise<unknown>, repeats: number): Promise<number> {
   await fn();

@@ -13,6 +13,7 @@ import { loadLlamaWeights } from "../src-main/train/llama/llama-weights.js";
 import { PolicyModel } from "../src-main/train/llama/policy-model.js";
 import type { ExecutionProvider } from "../src-main/train/ort-session.js";
 import { Rng } from "../src-main/util/rng.js";
+import { median } from "../src-main/util/stats.js";
 import { writeResult } from "./write-result.js";
 
 const MODELS = {
@@ -22,7 +23,6 @@ const MODELS = {
 type ModelKey = keyof typeof MODELS;
 type Mode = "lora-grpo" | "full-sft";
 
-const median = (x: number[]): number => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
 
 /** One configuration, in this process; prints its JSON result as the last line. */
 async function runOne(modelKey: ModelKey, mode: Mode, provider: ExecutionProvider, threads: number, steps: number): Promise<Record<string, unknown>> {

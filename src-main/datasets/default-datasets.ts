@@ -1,6 +1,7 @@
 // The built-in datasets: train and held-out test splits of every synthetic family, as JSONL rows.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DatasetFileError, readJsonl } from "./import/read-records.js";
 import { TaskRowSchema, type TaskRow } from "./task-row.js";
 import { generateSuite, withoutPrompts } from "./tasks/suite.js";
 
@@ -31,18 +32,9 @@ export function writeDefaultDatasets(dir: string, seed = 7): { train: string; te
 /** Read a JSONL file of task rows; errors name the file and line. */
 export function readTaskRows(path: string): TaskRow[] {
   if (!existsSync(path)) throw new Error(`${path}: no such file`);
-  const rows: TaskRow[] = [];
-  readFileSync(path, "utf8").split("\n").forEach((line, i) => {
-    if (line.trim() === "") return;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch (e) {
-      throw new Error(`${path}:${i + 1}: not JSON: ${(e as Error).message}`, { cause: e });
-    }
-    const parsed = TaskRowSchema.safeParse(json);
-    if (!parsed.success) throw new Error(`${path}:${i + 1}: ${parsed.error.issues.map((x) => `${x.path.join(".") || "row"}: ${x.message}`).join("; ")}`);
-    rows.push(parsed.data);
+  return readJsonl(path, readFileSync(path, "utf8")).map(({ line, value }) => {
+    const parsed = TaskRowSchema.safeParse(value);
+    if (!parsed.success) throw new DatasetFileError(path, line, parsed.error.issues.map((x) => `${x.path.join(".") || "row"}: ${x.message}`).join("; "));
+    return parsed.data;
   });
-  return rows;
 }

@@ -5,7 +5,7 @@ import { basename, join } from "node:path";
 import { RunStore } from "../store/run-store.js";
 import { exportLoraGguf, exportPeft, mergeLora, writeMergedGguf } from "../train/llama/export.js";
 import { loadLlamaWeights } from "../train/llama/llama-weights.js";
-import { initLora, type LoraPair } from "../train/llama/lora.js";
+import { loraTargetShapes, type LoraPair } from "../train/llama/lora.js";
 import { readSafetensors } from "../util/safetensors.js";
 
 /** Write the export next to the run (exports/) and return its path. */
@@ -18,7 +18,7 @@ export async function exportRun(runDir: string, format: "gguf-lora" | "peft" | "
   const lora = { rank: c.loraRank, alpha: c.loraAlpha, targets: c.loraTargets };
   const { tensors } = readSafetensors(join(checkpoint, "state.safetensors"));
   // Shapes come from the model; values from the checkpoint.
-  const pairs: LoraPair[] = initLora(weights.config, lora, 0).map((p) => {
+  const pairs: LoraPair[] = loraTargetShapes(weights.config, lora).map((p) => {
     const a = tensors.get(`param:${p.base}.lora_a`), b = tensors.get(`param:${p.base}.lora_b`);
     if (!a || !b) throw new Error(`${checkpoint}: missing LoRA tensors for ${p.base}`);
     return { ...p, a: a.data, b: b.data };

@@ -18,6 +18,7 @@ describe("evaluation summaries", () => {
       ["a", 2, 1, 0, 0],
       ["b", 1, 2, 0.5, 1],
     ]);
+    expect(cells.map((c) => c.rewardVariance)).toEqual([(0 + 0.25) / 2, 0, (0.1875 + 0.1875) / 2]);
     const table = passRateTable({ items: [], cells, overall: { items: 5, passRate: 0, meanReward: 0, inBetween: 0, solved: 0, unsolved: 0 }, tokensPerSecond: 0 });
     expect(table.split("\n")[0]).toBe("| family | d1 | d2 |");
     expect(table).toContain("| a | 75 % (0.75) | 0 % (0.00) |");

@@ -3,6 +3,7 @@ import type { TaskRow } from "../datasets/task-row.js";
 import { scoreCompletion } from "../rewards/score.js";
 import type { RolloutEngine } from "../rollout/rollout-engine.js";
 import type { SamplingInput } from "../rollout/sampling.js";
+import { mean, variance } from "../util/stats.js";
 
 /** A completion passes when its reward reaches this (exactly right for 0/1 rewards)… */
 export const PASS_THRESHOLD = 0.999;
@@ -35,6 +36,8 @@ export interface CellSummary {
   meanReward: number;
   /** Share of items with 0 < pass rate < 1. */
   inBetween: number;
+  /** Mean of the items' reward variances (what METIS judgments predict). */
+  rewardVariance: number;
 }
 
 export interface EvalReport {
@@ -44,7 +47,6 @@ export interface EvalReport {
   tokensPerSecond: number;
 }
 
-const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
 
 /** Evaluate `rows` with `samples` completions each; `onProgress` gets (done, total). */
 export async function evaluateRows(engine: RolloutEngine, rows: readonly TaskRow[], samples: number, sampling: SamplingInput, onProgress: (done: number, total: number) => void = () => undefined): Promise<EvalReport> {
@@ -66,7 +68,7 @@ export async function evaluateRows(engine: RolloutEngine, rows: readonly TaskRow
         samples,
         passRate: mean(scored.map((r) => (passes(row.reward.kind, r) ? 1 : 0))),
         meanReward: mean(scored),
-        rewardVariance: mean(scored.map((r) => (r - mean(scored)) ** 2)),
+        rewardVariance: variance(scored),
         unscorable: rewards.length - scored.length,
       });
     }
@@ -96,7 +98,7 @@ export function summarize(items: readonly ItemResult[]): CellSummary[] {
     groups.set(key, list);
   }
   return [...groups.values()]
-    .map((g) => ({ family: g[0]!.family, difficulty: g[0]!.difficulty, items: g.length, passRate: mean(g.map((i) => i.passRate)), meanReward: mean(g.map((i) => i.meanReward)), inBetween: mean(g.map((i) => (i.passRate > 0 && i.passRate < 1 ? 1 : 0))) }))
+    .map((g) => ({ family: g[0]!.family, difficulty: g[0]!.difficulty, items: g.length, passRate: mean(g.map((i) => i.passRate)), meanReward: mean(g.map((i) => i.meanReward)), inBetween: mean(g.map((i) => (i.passRate > 0 && i.passRate < 1 ? 1 : 0))), rewardVariance: mean(g.map((i) => i.rewardVariance)) }))
     .sort((a, b) => a.family.localeCompare(b.family) || (a.difficulty ?? 0) - (b.difficulty ?? 0));
 }
 

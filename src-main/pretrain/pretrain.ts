@@ -11,7 +11,7 @@ import { writeMergedGguf } from "../train/llama/export.js";
 import { loadLlamaWeights } from "../train/llama/llama-weights.js";
 import { PolicyModel } from "../train/llama/policy-model.js";
 import { Rng } from "../util/rng.js";
-import { evaluateRows, summarize } from "../eval/evaluate.js";
+import { evaluateRows } from "../eval/evaluate.js";
 import { RolloutEngine } from "../rollout/rollout-engine.js";
 import { FAMILY_WEIGHTS, PRIOR_VARIANCE, measuredVariance, pretrainBatch, randomTask, type FamilyWeights, type VarianceOf } from "./pretrain-data.js";
 
@@ -147,16 +147,10 @@ async function measureVariances(modelPath: string, o: PretrainOptions, progress:
   const engine = await RolloutEngine.load({ modelPath });
   try {
     const report = await evaluateRows(engine, rows, 8, { temperature: 1, maxTokens: 96, seed: o.seed });
-    const cells = summarize(report.items).map((c) => ({
-      family: c.family,
-      difficulty: c.difficulty,
-      variance: mean(report.items.filter((i) => i.family === c.family && i.difficulty === c.difficulty).map((i) => i.rewardVariance)),
-    }));
+    const cells = report.cells.map((c) => ({ family: c.family, difficulty: c.difficulty, variance: c.rewardVariance }));
     progress(`calibration: measured reward variance in ${cells.length} cells on ${rows.length} items × 8 samples`);
     return measuredVariance(cells);
   } finally {
     await engine.dispose();
   }
 }
-
-const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);

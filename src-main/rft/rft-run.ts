@@ -25,6 +25,7 @@ import type { PolicySequence } from "../train/llama/policy-batch.js";
 import { PolicyModel } from "../train/llama/policy-model.js";
 import type { StepMetrics } from "../protocol/run-types.js";
 import { Rng, type RngState } from "../util/rng.js";
+import { mean, variance } from "../util/stats.js";
 import { resolveRftConfig, RftPatchSchema, type RftConfig, type RftConfigInput, type RftPatch } from "./rft-config.js";
 
 export type { PromptCell, StepMetrics } from "../protocol/run-types.js";
@@ -40,8 +41,6 @@ interface CheckpointExtra {
   curriculum: CurriculumState;
 }
 
-const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
-const variance = (xs: readonly number[]): number => mean(xs.map((x) => (x - mean(xs)) ** 2));
 
 /** A run in progress. */
 export class RftRun {
@@ -265,8 +264,9 @@ export class RftRun {
     const observed = new Map<string, { mean: number; variance: number }>();
     for (const g of allGroups) {
       const scored = g.rewards.filter((r): r is number => r !== null);
-      observed.set(g.row.id, { mean: mean(scored), variance: variance(scored) });
-      recordOutcome(state, g.row.id, { step, variance: variance(scored), mean: mean(scored), samples: scored.length });
+      const outcome = { mean: mean(scored), variance: variance(scored) };
+      observed.set(g.row.id, outcome);
+      recordOutcome(state, g.row.id, { step, ...outcome, samples: scored.length });
     }
     const judgeErrors: number[] = [];
     for (const j of selection.judgments ?? []) {
@@ -300,7 +300,7 @@ export class RftRun {
       scheduler: this.config.scheduler,
       rewardMean: mean(flat),
       passRate: mean(rolled.rewards.flatMap((group, i) => group.filter((r): r is number => r !== null).map((r) => (passes(rolled.rows[i]!.reward.kind, r) ? 1 : 0)))),
-      zeroVarianceShare: mean(allGroups.map((g) => (variance(g.rewards.filter((r): r is number => r !== null)) === 0 ? 1 : 0))),
+      zeroVarianceShare: mean(allGroups.map((g) => (observed.get(g.row.id)!.variance === 0 ? 1 : 0))),
       loss: update.loss,
       gradNorm: update.gradNorm,
       clipFrac: update.metrics["policy/clipFrac"] ?? 0,

@@ -1,4 +1,5 @@
 // Group-relative advantages (GRPO): each completion's reward against its group's.
+import { mean, variance } from "../util/stats.js";
 
 /** Options: subtract the group mean; optionally divide by the group's standard deviation. */
 export interface AdvantageOptions {
@@ -14,8 +15,8 @@ export function groupAdvantages(rewards: readonly (readonly (number | null)[])[]
   return rewards.map((group) => {
     const scored = group.filter((r): r is number => r !== null);
     if (scored.length < 2) return group.map(() => 0);
-    const mean = scored.reduce((a, b) => a + b, 0) / scored.length;
-    const std = Math.sqrt(scored.reduce((a, b) => a + (b - mean) ** 2, 0) / scored.length);
-    return group.map((r) => (r === null ? 0 : opt.scaleByStd ? (r - mean) / (std + opt.eps) : r - mean));
+    const m = mean(scored);
+    const std = Math.sqrt(variance(scored));
+    return group.map((r) => (r === null ? 0 : opt.scaleByStd ? (r - m) / (std + opt.eps) : r - m));
   });
 }

@@ -58,7 +58,8 @@ export async function readRecords(path: string): Promise<SourceRecord[]> {
   }
 }
 
-function readJsonl(path: string, text: string): SourceRecord[] {
+/** Records of JSONL text (one object per line), each with its line; errors name `path` and the line. */
+export function readJsonl(path: string, text: string): SourceRecord[] {
   const out: SourceRecord[] = [];
   text.split(/\r?\n/).forEach((line, i) => {
     if (line.trim() === "") return;

@@ -33,27 +33,30 @@ export function validateLora(c: LoraConfig): void {
   if (bad.length > 0 || c.targets.length === 0) throw new Error(`LoRA targets must be among ${LORA_TARGETS.join(", ")}; found ${c.targets.join(", ") || "none"}`);
 }
 
+/** The projections `c` adapts, in file order, with their shapes. */
+export function loraTargetShapes(model: LlamaConfig, c: LoraConfig): { base: string; nIn: number; nOut: number }[] {
+  validateLora(c);
+  return paramTable(model)
+    .filter((row) => row.loraTarget && row.layer !== null && c.targets.includes(row.loraTarget))
+    .map((row) => ({ base: loraBaseName(row.loraTarget!, row.layer!), nIn: row.shape[1]!, nOut: row.shape[0]! }));
+}
+
 /**
  * A fresh adapter: A ~ U(−1/√in, 1/√in) (PEFT's Kaiming-uniform with a = √5), B = 0, so the
  * adapted model starts equal to the base. `bStd` > 0 gives a random B (for tests).
  */
 export function initLora(model: LlamaConfig, c: LoraConfig, seed: number, bStd = 0): LoraPair[] {
-  validateLora(c);
   const rng = new Rng(seed);
-  const pairs: LoraPair[] = [];
-  for (const row of paramTable(model)) {
-    if (!row.loraTarget || row.layer === null || !c.targets.includes(row.loraTarget)) continue;
-    const [nOut, nIn] = row.shape as [number, number];
+  return loraTargetShapes(model, c).map(({ base, nIn, nOut }) => {
     const bound = 1 / Math.sqrt(nIn);
-    pairs.push({
-      base: loraBaseName(row.loraTarget, row.layer),
+    return {
+      base,
       nIn,
       nOut,
       a: Float32Array.from({ length: c.rank * nIn }, () => (2 * rng.uniform() - 1) * bound),
       b: bStd === 0 ? new Float32Array(nOut * c.rank) : rng.normals(nOut * c.rank, bStd),
-    });
-  }
-  return pairs;
+    };
+  });
 }
 
 /** The adapter in the form writeLoraGguf takes. */

@@ -87,4 +87,18 @@ describe("metis score", () => {
     writeFileSync(tmp.path("fc.txt"), '{"name": "f", "arguments": {"x": 1}}');
     expect((await run("score", "--reward", "fc", "--completion", tmp.path("fc.txt"), "--answer", '[{"f": {"x": [1]}}]')).out.trim()).toBe("1");
   });
+
+  it("checks code completions against the sandbox in either language, with the reason for a failure", async () => {
+    const { existsSync, writeFileSync } = await import("node:fs");
+    writeFileSync(tmp.path("good.py"), "def add(a, b):\n    return a + b\n");
+    const tests = "assert add(2, 3) == 5";
+    expect(JSON.parse((await run("score", "--reward", "code", "--language", "python", "--entry-point", "add", "--answer", tests, "--completion", tmp.path("good.py"), "--json")).out)).toEqual({ reward: 1 });
+    writeFileSync(tmp.path("evil.py"), `import os\nos.system("id > ${tmp.path("pwned")}")\ndef add(a, b):\n    return a + b\n`);
+    const evil = await run("score", "--reward", "code", "--language", "python", "--entry-point", "add", "--answer", tests, "--completion", tmp.path("evil.py"), "--json");
+    expect(JSON.parse(evil.out)).toMatchObject({ reward: 0, reason: expect.stringContaining("error") });
+    expect(existsSync(tmp.path("pwned"))).toBe(false);
+    writeFileSync(tmp.path("loop.js"), "x => { for (;;) {} }");
+    expect((await run("score", "--reward", "code", "--language", "javascript", "--answer", "f(1)", "--completion", tmp.path("loop.js"))).out.trim()).toBe("0 (timeout: timed out after 1000 ms)");
+    expect((await run("score", "--reward", "code", "--language", "ruby", "--answer", "f(1)", "--completion", tmp.path("loop.js"))).code).toBe(2);
+  }, 60_000);
 });

@@ -2,7 +2,7 @@ import { gunzipSync } from "node:zlib";
 import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { pythonCodeReward } from "./code-reward.js";
-import { closePythonSandbox, runPython } from "./python-sandbox.js";
+import { closePythonSandbox } from "./python-sandbox.js";
 
 afterAll(() => closePythonSandbox());
 
@@ -17,13 +17,5 @@ describe("Python code reward (Pyodide sandbox)", () => {
       expect(await pythonCodeReward(row.canonical_solution, row.entry_point, tests, row.prompt, 30_000), row.task_id).toBe(1);
       expect(await pythonCodeReward("    return None\n", row.entry_point, tests, row.prompt, 30_000), row.task_id).toBe(0);
     }
-  }, 120_000);
-
-  it("has no host file system, network or JS globals, and stops runaway code", async () => {
-    expect(await runPython("open('/etc/passwd').read()", 30_000)).toMatchObject({ ok: false });
-    expect(await runPython("import js\njs.process.exit(1)", 30_000)).toMatchObject({ ok: false });
-    expect(await runPython("import pyodide_js", 30_000)).toMatchObject({ ok: false });
-    expect(await runPython("while True:\n    pass", 500)).toEqual({ ok: false, error: "timed out after 500 ms" });
-    expect(await runPython("x = 1 + 1\nassert x == 2", 30_000)).toEqual({ ok: true }); // a fresh worker after the timeout
   }, 120_000);
 });

@@ -14,5 +14,7 @@ export async function userJsReward(source: string, completion: string, row: unkn
 })()`;
   const result = await runInSandbox(program, limits);
   if (!result.ok) throw new Error(`user reward failed: ${result.error}`);
-  return result.value as number | null;
+  // The value comes back from the sandbox: check it again here rather than trust the code that ran there.
+  if (result.value === null || (typeof result.value === "number" && Number.isFinite(result.value))) return result.value;
+  throw new Error("user reward failed: reward() must return a finite number or null");
 }

@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import { extname, join, normalize, resolve } from "node:path";
+import { extname, join, normalize, resolve, sep } from "node:path";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Engine } from "../../engine/engine.js";
 import { RequestSchema } from "../../protocol/protocol.js";
@@ -17,6 +17,33 @@ export interface HeadlessServer {
   close: () => Promise<void>;
 }
 
+/** The path and query of a request target, or null when it is not an origin-form path (`/…`) that parses and decodes. */
+export function parseRequestTarget(raw: string | undefined): URL | null {
+  if (raw === undefined || !raw.startsWith("/")) return null;
+  try {
+    // Prefixing the origin keeps "//host" a path, not a scheme-relative URL.
+    const url = new URL(`http://127.0.0.1${raw}`);
+    decodeURIComponent(url.pathname);
+    return url;
+  } catch {
+    return null;
+  }
+}
+
+/** The file under `root` that `pathname` names (index.html for a folder), null when there is none, "forbidden" outside `root`. */
+function resolveStatic(root: string, pathname: string): string | null | "forbidden" {
+  const decoded = decodeURIComponent(pathname);
+  if (decoded.includes("\0")) return "forbidden";
+  let file = join(root, normalize(decoded));
+  if (file !== root && !file.startsWith(root + sep)) return "forbidden";
+  try {
+    if (statSync(file).isDirectory()) file = join(file, "index.html");
+    return statSync(file).isFile() ? file : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Serve `rendererDir` and the engine on 127.0.0.1:`port` (0 picks a free port). */
 export async function startServer(engine: Engine, rendererDir: string, port: number): Promise<HeadlessServer> {
   const root = resolve(rendererDir);
@@ -26,34 +53,53 @@ export async function startServer(engine: Engine, rendererDir: string, port: num
   const csp = (): string => `default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ${origin.replace("http", "ws")}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'`;
 
   const http: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    let file = join(root, normalize(decodeURIComponent(url.pathname)));
-    if (!file.startsWith(root)) return void res.writeHead(403).end();
-    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, "index.html");
-    if (!existsSync(file)) return void res.writeHead(404).end();
-    res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream", "Content-Security-Policy": csp(), "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store" });
-    createReadStream(file).pipe(res);
+    // Any request line a client sends, however malformed, gets an answer; none reaches past this handler.
+    try {
+      const url = parseRequestTarget(req.url);
+      if (!url) return void res.writeHead(400).end();
+      const file = resolveStatic(root, url.pathname);
+      if (file === "forbidden") return void res.writeHead(403).end();
+      if (file === null) return void res.writeHead(404).end();
+      res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream", "Content-Security-Policy": csp(), "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store" });
+      createReadStream(file)
+        .on("error", () => res.destroy())
+        .pipe(res);
+    } catch {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    }
+  });
+  http.on("clientError", (_error, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    else socket.destroy();
   });
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: 512 * 2 ** 20, // uploads of datasets and models travel as base64
   });
   http.on("upgrade", (req: IncomingMessage, socket, head) => {
-    const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    if (url.pathname !== "/ws" || url.searchParams.get("token") !== token || req.headers.origin !== origin) {
-      socket.write("HTTP/1.1 403 Forbidden\r\n\r\n");
-      socket.destroy();
+    socket.on("error", () => socket.destroy());
+    const url = parseRequestTarget(req.url);
+    if (!url || url.pathname !== "/ws" || url.searchParams.get("token") !== token || req.headers.origin !== origin) {
+      socket.end(`HTTP/1.1 ${url ? "403 Forbidden" : "400 Bad Request"}\r\nConnection: close\r\n\r\n`);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+    try {
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+    } catch {
+      socket.destroy();
+    }
   });
   const clients = new Set<WebSocket>();
   const unsubscribe = engine.onEvent((event) => {
     const msg = JSON.stringify({ kind: "event", event });
-    for (const c of clients) c.send(msg);
+    for (const c of clients) if (c.readyState === c.OPEN) c.send(msg);
   });
+  wss.on("error", () => {});
   wss.on("connection", (ws: WebSocket) => {
     clients.add(ws);
+    // A malformed frame is that connection's problem: close it, keep serving.
+    ws.on("error", () => ws.terminate());
     ws.on("close", () => clients.delete(ws));
     ws.on("message", async (data) => {
       let id = -1;

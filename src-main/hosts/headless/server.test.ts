@@ -1,7 +1,7 @@
 // The headless server against hostile and broken clients: every request gets an answer and the
 // server keeps serving. `GET /%`, `GET //` and an upgrade to `//` each killed it before.
 import { writeFileSync, mkdirSync } from "node:fs";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -87,7 +87,7 @@ describe("headless server under malformed requests", () => {
     ws.send("{not json");
     expect(JSON.parse(await reply)).toMatchObject({ kind: "response", ok: false });
     // An unmasked client frame with a reserved opcode breaks the protocol.
-    (ws as unknown as { _socket: import("node:net").Socket })._socket.write(Buffer.from([0x83, 0x00]));
+    (ws as unknown as { _socket: Socket })._socket.write(Buffer.from([0x83, 0x00]));
     await new Promise((ok) => ws.once("close", ok));
     await stillServing();
   });

@@ -5,7 +5,7 @@ import { CURRICULA } from "../curriculum/registry.js";
 import { RftRun, type RftEvent, type StepMetrics } from "../rft/rft-run.js";
 import { choiceOption, numberOption } from "./usage-error.js";
 
-export const TRAIN_USAGE = `metis train [--model FILE] [--dataset FILE] [--scheduler ${CURRICULA.join("|")}] [--steps N] [--seed S] [--batch N] [--group N] [--lr X] [--max-tokens N] [--checkpoint-every N] [--runs DIR] [--resume RUN_DIR] [--json]`;
+export const TRAIN_USAGE = `metis train [--model FILE] [--dataset FILE] [--scheduler ${CURRICULA.join("|")}] [--steps N] [--seed S] [--batch N] [--group N] [--lr X] [--max-tokens N] [--checkpoint-every N] [--runs DIR] [--resume RUN_DIR [--steps N]] [--json]`;
 
 const BUILTIN_MODEL = "resources/models/metis-tiny.gguf";
 const BUILTIN_DATASET = "resources/datasets/synthetic-train.jsonl";
@@ -33,7 +33,7 @@ export async function trainCommand(argv: string[]): Promise<string> {
     } else if (e.type === "checkpoint" && !values.json) process.stderr.write(`checkpoint ${e.dir}\n`);
   };
   const run = values.resume
-    ? await RftRun.resume(values.resume, onEvent)
+    ? await RftRun.resume(values.resume, onEvent, values.steps ? { steps: numberOption("steps", values.steps, 0, { integer: true, min: 1 }) } : {})
     : await RftRun.create(values.runs, {
         model: values.model ?? BUILTIN_MODEL,
         dataset: values.dataset ?? BUILTIN_DATASET,
@@ -52,6 +52,10 @@ export async function trainCommand(argv: string[]): Promise<string> {
   const onSigint = (): void => run.pause();
   process.on("SIGINT", onSigint);
   try {
+    if (run.finished && run.store.run.data.status === "finished") {
+      const done = `already finished after ${run.step} steps (${run.store.dir}); to train further: metis train --resume ${run.store.dir} --steps ${run.step * 2}`;
+      return values.json ? JSON.stringify({ run: run.id, dir: run.store.dir, status: "finished", steps: run.step, alreadyFinished: true }) : done;
+    }
     const status = await run.run();
     const mean = (k: keyof StepMetrics): number => lines.reduce((a, m) => a + (m[k] as number), 0) / Math.max(1, lines.length);
     const summary = { run: run.id, dir: run.store.dir, status, steps: run.step, rewardMeanFirst: lines[0]?.rewardMean ?? null, rewardMeanLast: lines.at(-1)?.rewardMean ?? null, meanStepSeconds: mean("stepMs") / 1000 };

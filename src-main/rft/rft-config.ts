@@ -66,7 +66,7 @@ export type RftConfigInput = z.input<typeof RftConfigSchema>;
  * Fields that may change mid-run (applied at the next step and recorded in the run's history).
  * klCoef is not among them: turning the KL term on or off changes the training graph's inputs.
  */
-export const PATCHABLE = ["scheduler", "learningRate", "temperature", "judgmentWeight", "metisExploration", "metisPoolFactor", "metisWindow", "metisExamples", "metisJudgmentSamples"] as const;
+export const PATCHABLE = ["steps", "scheduler", "learningRate", "temperature", "judgmentWeight", "metisExploration", "metisPoolFactor", "metisWindow", "metisExamples", "metisJudgmentSamples"] as const;
 export const RftPatchSchema = RftConfigSchema.pick(Object.fromEntries(PATCHABLE.map((k) => [k, true])) as { [K in (typeof PATCHABLE)[number]]: true }).partial().strict();
 export type RftPatch = z.infer<typeof RftPatchSchema>;
 

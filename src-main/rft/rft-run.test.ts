@@ -66,6 +66,33 @@ describe("RFT loop", () => {
     await run.dispose();
   }, 120_000);
 
+  it("resuming a finished run whose some steps made no update neither rewinds nor re-trains", async () => {
+    // Batch 1 × group 2: many steps have a zero-variance group and so no optimizer update, so the
+    // optimizer's update count falls behind the loop's step.
+    const run = await RftRun.create(tmp.path("rewind"), { ...base, batchSize: 1, groupSize: 2, steps: 8, checkpointEvery: 2, scheduler: "uniform" });
+    expect(await run.run()).toBe("finished");
+    const dir = run.store.dir;
+    await run.dispose();
+    const metricLines = (): number[] => readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as StepMetrics).step);
+    expect(metricLines()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const updates = (JSON.parse(readFileSync(join(dir, "checkpoints", "step-0000008", "checkpoint.json"), "utf8")) as { step: number }).step;
+    expect(updates).toBeLessThan(8);
+
+    const resumed = await RftRun.resume(dir);
+    expect(resumed.step).toBe(8);
+    expect(resumed.finished).toBe(true);
+    expect(await resumed.run()).toBe("finished");
+    await resumed.dispose();
+    expect(metricLines()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+
+    // Extending it continues from step 9.
+    const extended = await RftRun.resume(dir, undefined, { steps: 10 });
+    expect(await extended.run()).toBe("finished");
+    await extended.dispose();
+    expect(metricLines()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect((await RunStore.open(dir)).run.data.history).toMatchObject([{ step: 8, patch: { steps: 10 } }]);
+  }, 180_000);
+
   it("a SIGKILL at a random moment leaves every file readable, and the run resumes", async () => {
     const runs = tmp.path("killed");
     const child = spawn(process.execPath, ["--import", "tsx", root("src-main/cli/index.ts"), "train", "--model", base.model, "--dataset", base.dataset, "--runs", runs, "--steps", "30", "--batch", "2", "--group", "4", "--max-tokens", "16", "--checkpoint-every", "1", "--scheduler", "uniform", "--json"], { stdio: "ignore" });

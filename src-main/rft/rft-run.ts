@@ -39,6 +39,15 @@ export type RftEvent =
 interface CheckpointExtra {
   rng: number[];
   curriculum: CurriculumState;
+  /** Loop steps completed. Not the optimizer's update count: a step whose groups all had zero variance makes no update. */
+  loopStep?: number;
+}
+
+/** The loop step a checkpoint directory was written after (its name: step-0000012). */
+function stepOfCheckpointDir(dir: string): number {
+  const m = /step-(\d+)(\.old)?$/.exec(dir);
+  if (!m) throw new Error(`${dir}: not a checkpoint directory name`);
+  return Number(m[1]);
 }
 
 
@@ -82,8 +91,8 @@ export class RftRun {
     return RftRun.build(store, config, new Rng(config.seed), emit);
   }
 
-  /** Continue a run from its last checkpoint (or from the start if it has none). */
-  static async resume(runDir: string, emit: (e: RftEvent) => void = () => undefined): Promise<RftRun> {
+  /** Continue a run from its last checkpoint (or from the start if it has none); `steps` extends (or shortens) its length. */
+  static async resume(runDir: string, emit: (e: RftEvent) => void = () => undefined, options: { steps?: number } = {}): Promise<RftRun> {
     const store = await RunStore.open(runDir);
     const config = resolveRftConfig(store.run.data.config);
     const run = await RftRun.build(store, config, new Rng(config.seed), emit);
@@ -92,15 +101,26 @@ export class RftRun {
       const meta = loadCheckpoint<CheckpointExtra>(checkpoint, run.policy.engine);
       run.rng = new Rng(meta.extra.rng as unknown as RngState);
       store.curriculum.data = meta.extra.curriculum;
-      store.run.data.step = meta.step;
-      await run.swapAdapter(meta.step);
+      // Checkpoints from before loopStep was stored are named after the loop step.
+      const loopStep = meta.extra.loopStep ?? stepOfCheckpointDir(checkpoint);
+      store.run.data.step = loopStep;
+      await run.swapAdapter(loopStep);
     } else {
       store.run.data.step = 0;
       store.curriculum.data = { prompts: {}, recent: [] };
     }
+    if (options.steps !== undefined && options.steps !== config.steps) {
+      run.patch({ steps: options.steps });
+      run.applyPatch();
+    }
     await store.curriculum.write();
     await store.run.write();
     return run;
+  }
+
+  /** Whether every configured step is done. */
+  get finished(): boolean {
+    return this.step >= this.config.steps;
   }
 
   private static async build(store: RunStore, config: RftConfig, rng: Rng, emit: (e: RftEvent) => void): Promise<RftRun> {
@@ -146,6 +166,8 @@ export class RftRun {
 
   /** Run until the configured steps are done, or pause/stop is requested. Returns the final status. */
   async run(): Promise<RunStatus> {
+    // A finished run stays as it is: nothing to train, nothing to rewrite.
+    if (this.finished && this.store.run.data.status === "finished") return "finished";
     this.pauseRequested = false;
     await this.setStatus("running");
     try {
@@ -179,7 +201,7 @@ export class RftRun {
   /** Write a checkpoint of the current step. */
   async checkpoint(): Promise<string> {
     const dir = this.store.checkpointDir(this.step);
-    saveCheckpoint<CheckpointExtra & { config: RftConfig }>(dir, this.policy.engine, { rng: [...this.rng.state()], curriculum: this.store.curriculum.data, config: this.config });
+    saveCheckpoint<CheckpointExtra & { config: RftConfig }>(dir, this.policy.engine, { rng: [...this.rng.state()], curriculum: this.store.curriculum.data, config: this.config, loopStep: this.step });
     this.store.run.data.lastCheckpoint = dir;
     await this.store.run.write();
     this.emit({ type: "checkpoint", runId: this.id, step: this.step, dir });

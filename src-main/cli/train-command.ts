@@ -27,7 +27,7 @@ export async function trainCommand(argv: string[]): Promise<string> {
     if (e.type === "step") {
       lines.push(e.metrics);
       const m = e.metrics;
-      const judge = m.judgeAbsError === null ? "" : `  judge |err| ${m.judgeAbsError.toFixed(3)}`;
+      const judge = m.judgeAbsError === null ? "" : `  judge |err| ${m.judgeAbsError.toFixed(3)}${m.judgeSpearman === null ? "" : ` ρ ${m.judgeSpearman.toFixed(2)}`}`;
       const heldOut = m.heldOutPassRate === null ? "" : `  held-out ${(m.heldOutPassRate * 100).toFixed(1)}%`;
       if (!values.json) process.stderr.write(`step ${m.step}  reward ${m.rewardMean.toFixed(3)}  pass ${(m.passRate * 100).toFixed(1)}%  zero-var ${(m.zeroVarianceShare * 100).toFixed(0)}%${judge}${heldOut}  ${(m.stepMs / 1000).toFixed(1)}s\n`);
     } else if (e.type === "checkpoint" && !values.json) process.stderr.write(`checkpoint ${e.dir}\n`);

@@ -25,6 +25,8 @@ export interface StepMetrics {
   stepMs: number;
   /** METIS: mean |predicted − observed| over chosen prompts with a prediction. */
   judgeAbsError: number | null;
+  /** METIS: Spearman rank correlation of predicted and observed variance over this step's judged, rolled-out prompts (null when undefined). */
+  judgeSpearman: number | null;
   judgeParseFailures: number;
   /** DAPO: completions rolled out and then dropped. */
   wastedRollouts: number;

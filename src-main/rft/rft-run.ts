@@ -25,7 +25,7 @@ import type { PolicySequence } from "../train/llama/policy-batch.js";
 import { PolicyModel } from "../train/llama/policy-model.js";
 import type { StepMetrics } from "../protocol/run-types.js";
 import { Rng, type RngState } from "../util/rng.js";
-import { mean, variance } from "../util/stats.js";
+import { mean, spearman, variance } from "../util/stats.js";
 import { resolveRftConfig, RftPatchSchema, type RftConfig, type RftConfigInput, type RftPatch } from "./rft-config.js";
 
 export type { PromptCell, StepMetrics } from "../protocol/run-types.js";
@@ -291,11 +291,15 @@ export class RftRun {
       recordOutcome(state, g.row.id, { step, ...outcome, samples: scored.length });
     }
     const judgeErrors: number[] = [];
+    const judgedPairs: { predicted: number; observed: number }[] = [];
     for (const j of selection.judgments ?? []) {
       recordPrediction(state, j.id, step, j.predicted);
       const obs = observed.get(j.id);
       if (!obs) continue;
-      if (j.predicted !== null) judgeErrors.push(Math.abs(j.predicted - obs.variance));
+      if (j.predicted !== null) {
+        judgeErrors.push(Math.abs(j.predicted - obs.variance));
+        judgedPairs.push({ predicted: j.predicted, observed: obs.variance });
+      }
       if (this.config.judgmentWeight === 0) continue;
       const jr = j.completions.map((c) => judgmentReward(c.predicted, obs.variance));
       const [ja] = groupAdvantages([jr], { scaleByStd: this.config.scaleAdvantages, eps: 1e-6 });
@@ -331,6 +335,7 @@ export class RftRun {
       rolloutTokensPerSecond: rolled.ms > 0 ? rolled.tokens / (rolled.ms / 1000) : 0,
       stepMs: performance.now() - t0,
       judgeAbsError: judgeErrors.length > 0 ? mean(judgeErrors) : null,
+      judgeSpearman: spearman(judgedPairs.map((p) => p.predicted), judgedPairs.map((p) => p.observed)),
       judgeParseFailures: selection.info["metis/parseFailures"] ?? 0,
       wastedRollouts: wasted,
       cells: allGroups.map((g) => ({ id: g.row.id, ...observed.get(g.row.id)!, predicted: predictions.get(g.row.id) ?? null })),

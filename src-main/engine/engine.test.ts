@@ -20,6 +20,7 @@ describe("engine commands", () => {
     await expect(engine.handle("runs.pause", { runId: 5 })).rejects.toThrow(/runs.pause: invalid parameters: runId/);
     await expect(engine.handle("datasets.preview", { path: root("../shared/datasets/gsm8k/test.jsonl"), mapping: { mapping: { prompt: 3 } } })).rejects.toThrow(/invalid field mapping/);
 
+    engine.grant(root("../shared/datasets/gsm8k/test.jsonl")); // as the Electron host does when the user drops or picks it
     const preview = (await engine.handle("datasets.preview", { path: root("../shared/datasets/gsm8k/test.jsonl") })) as { preset: string; records: number; source: string };
     expect(preview).toMatchObject({ preset: "gsm8k", records: 1319 });
     const imported = (await engine.handle("datasets.import", { source: preview.source, name: "gsm8k", mapping: { preset: "gsm8k" } })) as { id: string; path: string; rows: number };

@@ -1,8 +1,9 @@
 // The engine behind every host: a registry of models, datasets and runs (lowdb app.json), the
 // command handlers of the protocol, and the live runs whose events it forwards. Plain Node.
+// Each live run trains in its own thread (live-run.ts), so commands are answered while it trains.
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { Low } from "lowdb";
 import { JSONFile } from "lowdb/node";
 import { TEST_FILE, TRAIN_FILE, readTaskRows } from "../datasets/default-datasets.js";
@@ -10,10 +11,14 @@ import { importDataset, type MappingChoice } from "../datasets/import/import-dat
 import { FieldMappingSchema } from "../datasets/import/field-mapping.js";
 import { readModelInfo, type ModelInfo } from "../model/model-info.js";
 import { Commands, isCommand, parseParams, type CommandName, type CommandResult, type EngineEvent } from "../protocol/protocol.js";
-import type { RftConfigInput, RftPatch } from "../rft/rft-config.js";
-import { RftRun, type RftEvent } from "../rft/rft-run.js";
+import { RftConfigSchema, RftPatchSchema } from "../rft/rft-config.js";
+import type { RftEvent } from "../rft/rft-run.js";
 import { RunStore } from "../store/run-store.js";
 import { exportRun } from "./export-run.js";
+import { FileAccess, quoteFree } from "./file-access.js";
+import { LiveRun } from "./live-run.js";
+import type { RunWorkerData } from "./run-worker.js";
+import { Uploads } from "./uploads.js";
 
 interface ModelEntry { id: string; name: string; path: string; builtin: boolean; addedAt: string }
 interface DatasetEntry { id: string; name: string; source: string; path: string; preset: string; rows: number; builtin: boolean; addedAt: string }
@@ -30,13 +35,20 @@ export interface EngineOptions {
 
 /** Engine state and command handling. */
 export class Engine {
-  private readonly live = new Map<string, { run: RftRun; running: Promise<unknown> | null }>();
+  private readonly live = new Map<string, LiveRun>();
   private readonly listeners = new Set<(e: EngineEvent) => void>();
+  private readonly uploads: Uploads;
+  private readonly files: FileAccess;
+  /** Run starts, one at a time (a failed start finds and deletes the directory it made). */
+  private starting: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly o: EngineOptions,
     private readonly db: Low<AppDoc>,
-  ) {}
+  ) {
+    this.uploads = new Uploads(join(o.userData, "uploads"));
+    this.files = new FileAccess(o.userData);
+  }
 
   /** Open (or create) the app's files and register the built-in model and datasets. */
   static async open(o: EngineOptions): Promise<Engine> {
@@ -59,6 +71,11 @@ export class Engine {
       }
     }
     await this.db.write();
+  }
+
+  /** Record that the user chose the file at `path` (a native dialog or a drop); hosts call this, never the renderer. */
+  grant(path: string): void {
+    this.files.grant(path);
   }
 
   /** Subscribe to events; returns the unsubscribe function. */
@@ -91,9 +108,22 @@ export class Engine {
         return this.db.data.models.map((m) => ({ ...m, info: safeInfo(m.path) }));
       case "models.add": {
         const p = parseParams("models.add", raw);
-        const path = p.contentBase64 ? this.saveUpload("models", p.name ?? "model.gguf", p.contentBase64) : resolve(p.path ?? "");
-        const info = readModelInfo(path); // validates the file; errors name it
-        const entry: ModelEntry = { id: randomUUID(), name: p.name ?? basename(path), path, builtin: false, addedAt: new Date().toISOString() };
+        const upload = p.upload ? this.uploads.take(p.upload) : null;
+        let path = upload ? upload.path : this.files.check(p.path!);
+        const name = p.name ?? upload?.name ?? basename(path);
+        let info: ModelInfo;
+        try {
+          info = readModelInfo(path); // validates the file
+        } catch (e) {
+          if (upload) rmSync(path, { force: true }); // a rejected upload does not stay on disk
+          throw new Error(quoteFree((e as Error).message, path), { cause: e });
+        }
+        if (upload) {
+          const kept = join(this.o.userData, "models", basename(path));
+          renameSync(path, kept);
+          path = kept;
+        }
+        const entry: ModelEntry = { id: randomUUID(), name, path, builtin: false, addedAt: new Date().toISOString() };
         this.db.data.models.push(entry);
         await this.db.write();
         return { ...entry, info };
@@ -102,60 +132,99 @@ export class Engine {
         return this.db.data.datasets;
       case "datasets.preview": {
         const p = parseParams("datasets.preview", raw);
-        const source = p.contentBase64 ? this.saveUpload("uploads", p.name ?? "dataset.jsonl", p.contentBase64) : resolve(p.path ?? "");
-        const r = await importDataset(source, toChoice(p.mapping));
+        const choice = toChoice(p.mapping);
+        const upload = p.upload ? this.uploads.take(p.upload) : null;
+        // Later previews of an upload (another mapping) name it by this source path, under user-data.
+        const source = upload ? upload.path : this.files.check(p.path!);
+        let r: Awaited<ReturnType<typeof importDataset>>;
+        try {
+          r = await importDataset(source, choice);
+        } catch (e) {
+          if (upload) rmSync(source, { force: true });
+          throw new Error(quoteFree((e as Error).message, source), { cause: e });
+        }
         return { source, preset: r.preset, records: r.records, rows: r.rows.slice(0, 20) as unknown as Record<string, unknown>[], errors: r.errors.slice(0, 200) };
       }
       case "datasets.import": {
         const p = parseParams("datasets.import", raw);
-        const r = await importDataset(p.source, toChoice(p.mapping));
-        if (r.rows.length === 0) throw new Error(`${p.source}: no valid rows (${r.errors.length} errors; first: line ${r.errors[0]?.line}: ${r.errors[0]?.message})`);
+        const choice = toChoice(p.mapping);
+        const source = this.files.check(p.source);
+        let r: Awaited<ReturnType<typeof importDataset>>;
+        try {
+          r = await importDataset(source, choice);
+        } catch (e) {
+          throw new Error(quoteFree((e as Error).message, source), { cause: e });
+        }
+        if (r.rows.length === 0) throw new Error(quoteFree(`${source}: no valid rows (${r.errors.length} errors; first: line ${r.errors[0]?.line}: ${r.errors[0]?.message})`, source));
         const id = randomUUID();
         // The user's file is never modified: a normalised copy is what runs read.
         const path = join(this.o.userData, "datasets", `${id}.jsonl`);
         writeFileSync(path, r.rows.map((row) => JSON.stringify(row)).join("\n") + "\n");
-        const entry: DatasetEntry = { id, name: p.name, source: p.source, path, preset: r.preset, rows: r.rows.length, builtin: false, addedAt: new Date().toISOString() };
+        const entry: DatasetEntry = { id, name: p.name, source, path, preset: r.preset, rows: r.rows.length, builtin: false, addedAt: new Date().toISOString() };
         this.db.data.datasets.push(entry);
         await this.db.write();
         return { ...entry, errors: r.errors.length };
+      }
+      case "uploads.begin": {
+        const p = parseParams("uploads.begin", raw);
+        return this.uploads.begin(p.name, p.size);
+      }
+      case "uploads.chunk": {
+        const p = parseParams("uploads.chunk", raw);
+        return this.uploads.chunk(p.uploadId, p.offset, p.contentBase64);
+      }
+      case "uploads.finish": {
+        const p = parseParams("uploads.finish", raw);
+        return this.uploads.finish(p.uploadId);
+      }
+      case "uploads.cancel": {
+        const p = parseParams("uploads.cancel", raw);
+        await this.uploads.cancel(p.uploadId);
+        return { ok: true };
       }
       case "runs.list":
         return this.listRuns();
       case "runs.start": {
         const p = parseParams("runs.start", raw);
-        const config = { ...p.config } as RftConfigInput & { model?: string; dataset?: string };
-        config.model = this.db.data.models.find((m) => m.id === config.model)?.path ?? config.model ?? this.db.data.models.find((m) => m.builtin)?.path;
-        config.dataset = this.db.data.datasets.find((d) => d.id === config.dataset)?.path ?? config.dataset ?? this.db.data.datasets.find((d) => d.builtin)?.path;
+        const config: Record<string, unknown> = { ...p.config };
+        config.model = this.registered("model", config.model, this.db.data.models);
+        config.dataset = this.registered("dataset", config.dataset, this.db.data.datasets);
         // Training on the built-in set: its held-out split becomes the run's held-out measure.
         const builtinTest = this.db.data.datasets.find((d) => d.builtin && d.path.endsWith(TEST_FILE))?.path;
-        if (config.dataset?.endsWith(TRAIN_FILE) && builtinTest && !("evalDataset" in config)) (config as { evalDataset?: string }).evalDataset = builtinTest;
-        const run = await RftRun.create(join(this.o.userData, "runs"), config as RftConfigInput, (e) => this.emit(e));
-        this.db.data.runs.push({ id: run.id, dir: run.store.dir });
+        if ("evalDataset" in config) config.evalDataset = this.registered("evalDataset", config.evalDataset, this.db.data.datasets);
+        else if (String(config.dataset).endsWith(TRAIN_FILE) && builtinTest) config.evalDataset = builtinTest;
+        // Strict: an unknown or misspelt key is refused, not silently dropped.
+        const parsed = RftConfigSchema.strict().safeParse(config);
+        if (!parsed.success) throw new Error(`runs.start: invalid run configuration: ${parsed.error.issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`).join("; ")}`);
+        const run = await this.startRun({ kind: "create", runsDir: join(this.o.userData, "runs"), config: parsed.data });
+        this.db.data.runs.push({ id: run.id, dir: run.dir });
         await this.db.write();
-        this.start(run);
         return { runId: run.id };
       }
       case "runs.pause": {
         const { runId } = parseParams("runs.pause", raw);
-        this.liveRun(runId).run.pause();
+        this.liveRun(runId).pause();
         return { ok: true };
       }
       case "runs.stop": {
         const { runId } = parseParams("runs.stop", raw);
-        this.liveRun(runId).run.stop();
+        this.liveRun(runId).stop();
         return { ok: true };
       }
       case "runs.resume": {
         const { runId } = parseParams("runs.resume", raw);
         const live = this.live.get(runId);
         if (live?.running) throw new Error(`run ${runId} is already running`);
-        const run = live?.run ?? (await RftRun.resume(this.runDir(runId), (e) => this.emit(e)));
-        this.start(run);
+        await live?.done; // a paused run's thread finishes exiting before a new one opens the run
+        await this.startRun({ kind: "resume", runDir: this.runDir(runId) });
         return { ok: true };
       }
       case "runs.patch": {
         const p = parseParams("runs.patch", raw);
-        this.liveRun(p.runId).run.patch(p.patch as RftPatch);
+        const live = this.liveRun(p.runId);
+        const patch = RftPatchSchema.safeParse(p.patch);
+        if (!patch.success) throw new Error(`invalid change: ${patch.error.issues.map((i) => `${i.path.join(".") || "patch"}: ${i.message}`).join("; ")}`);
+        live.patch(patch.data);
         return { ok: true };
       }
       case "runs.metrics": {
@@ -175,17 +244,30 @@ export class Engine {
     }
   }
 
-  private start(run: RftRun): void {
-    const entry = { run, running: null as Promise<unknown> | null };
-    this.live.set(run.id, entry);
-    entry.running = run.run().catch(() => undefined).finally(() => {
-      entry.running = null;
+  /** Start a run thread (one start at a time); once it ends, its thread and resources are gone and it leaves the live set. */
+  private startRun(data: RunWorkerData): Promise<LiveRun> {
+    const started = this.starting.then(() => LiveRun.start(data, (e) => this.emit(e)));
+    this.starting = started.catch(() => undefined);
+    return started.then((run) => {
+      this.live.set(run.id, run);
+      void run.done.then(() => {
+        if (this.live.get(run.id) === run) this.live.delete(run.id);
+      });
+      return run;
     });
   }
 
-  private liveRun(runId: string): { run: RftRun; running: Promise<unknown> | null } {
+  /** The path a run config names: a registered id, else a registered path or a file the user chose; the built-in when absent. */
+  private registered(key: string, value: unknown, entries: readonly { id: string; path: string; builtin: boolean }[]): string | undefined {
+    if (value === undefined) return key === "evalDataset" ? undefined : entries.find((e) => e.builtin)?.path;
+    if (typeof value !== "string" || value === "") throw new Error(`runs.start: config.${key}: expected an id or a path, found ${typeof value}`);
+    const entry = entries.find((e) => e.id === value || e.path === value);
+    return entry ? entry.path : this.files.check(value);
+  }
+
+  private liveRun(runId: string): LiveRun {
     const live = this.live.get(runId);
-    if (!live) throw new Error(`run ${runId} is not active in this session (resume it first)`);
+    if (!live?.running) throw new Error(`run ${runId} is not active in this session (resume it first)`);
     return live;
   }
 
@@ -200,24 +282,22 @@ export class Engine {
     for (const r of this.db.data.runs) {
       if (!existsSync(join(r.dir, "run.json"))) continue;
       const store = await RunStore.open(r.dir);
-      out.push({ ...store.run.data, live: this.live.get(r.id)?.running ? true : false });
+      out.push({ ...store.run.data, live: this.live.get(r.id)?.running === true });
     }
     return out.reverse();
   }
 
-  private saveUpload(folder: string, name: string, base64: string): string {
-    const safe = basename(name).replace(/[^A-Za-z0-9._-]/g, "_");
-    const path = join(this.o.userData, folder, `${Date.now()}-${safe}`);
-    writeFileSync(path, Buffer.from(base64, "base64"));
-    return path;
+  /** The runs whose threads are alive (tests and the soak benchmark check that ended runs leave). */
+  liveRunIds(): string[] {
+    return [...this.live.keys()];
   }
 
-  /** Pause every live run (checkpoints written) and release resources. */
+  /** Pause every live run (checkpoints written), wait for their threads to end, and delete unfinished uploads. */
   async close(): Promise<void> {
-    for (const { run } of this.live.values()) run.pause();
-    await Promise.all([...this.live.values()].map((l) => l.running));
-    await Promise.all([...this.live.values()].map((l) => l.run.dispose()));
+    await this.starting;
+    await Promise.all([...this.live.values()].map((l) => l.close()));
     this.live.clear();
+    await this.uploads.close();
   }
 }
 

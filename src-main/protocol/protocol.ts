@@ -4,30 +4,53 @@
 import { z } from "zod";
 
 const RunId = z.string().min(1).max(200);
-const DatasetMapping = z.object({ preset: z.string() }).or(z.object({ mapping: z.record(z.string(), z.unknown()) })).or(z.literal("detect"));
+const UploadId = z.string().regex(/^[0-9a-f-]{36}$/, "an upload id from uploads.begin");
+// `.strict()` everywhere: a misspelt or unknown key is an error, never silently dropped.
+const DatasetMapping = z.object({ preset: z.string() }).strict().or(z.object({ mapping: z.record(z.string(), z.unknown()) }).strict()).or(z.literal("detect"));
+const NoParams = z.object({}).strict();
+/** A file named either by a path the user chose (Electron: drop or dialog) or by a finished upload. */
+const FileRef = { path: z.string().min(1).max(4096).optional(), upload: UploadId.optional() };
+const oneFile = (p: { path?: string; upload?: string }): boolean => (p.path === undefined) !== (p.upload === undefined);
+
+/** Bytes of one upload chunk once decoded (a multiple of 3, so chunks are whole base64 groups). */
+export const UPLOAD_CHUNK_BYTES = 3 * 2 ** 20;
+/** The largest upload accepted (checked before any byte arrives). */
+export const MAX_UPLOAD_BYTES = 64 * 2 ** 30;
 
 /** Every command: its parameters and what it returns. */
 export const Commands = {
-  "app.info": { params: z.object({}), result: z.object({ version: z.string(), host: z.string(), userData: z.string() }) },
-  "models.list": { params: z.object({}), result: z.array(z.record(z.string(), z.unknown())) },
-  "models.add": { params: z.object({ path: z.string().min(1).optional(), name: z.string().min(1).max(200).optional(), contentBase64: z.string().optional() }), result: z.record(z.string(), z.unknown()) },
-  "datasets.list": { params: z.object({}), result: z.array(z.record(z.string(), z.unknown())) },
+  "app.info": { params: NoParams, result: z.object({ version: z.string(), host: z.string(), userData: z.string() }) },
+  "models.list": { params: NoParams, result: z.array(z.record(z.string(), z.unknown())) },
+  "models.add": {
+    params: z.object({ ...FileRef, name: z.string().min(1).max(200).optional() }).strict().refine(oneFile, "give exactly one of path and upload"),
+    result: z.record(z.string(), z.unknown()),
+  },
+  "datasets.list": { params: NoParams, result: z.array(z.record(z.string(), z.unknown())) },
   "datasets.preview": {
-    params: z.object({ path: z.string().min(1).optional(), name: z.string().min(1).max(200).optional(), contentBase64: z.string().optional(), mapping: DatasetMapping.default("detect") }),
+    params: z.object({ ...FileRef, mapping: DatasetMapping.default("detect") }).strict().refine(oneFile, "give exactly one of path and upload"),
     result: z.object({ source: z.string(), preset: z.string(), records: z.number(), rows: z.array(z.record(z.string(), z.unknown())), errors: z.array(z.object({ line: z.number(), message: z.string() })) }),
   },
   "datasets.import": {
-    params: z.object({ source: z.string().min(1), name: z.string().min(1).max(200), mapping: DatasetMapping.default("detect") }),
+    params: z.object({ source: z.string().min(1).max(4096), name: z.string().min(1).max(200), mapping: DatasetMapping.default("detect") }).strict(),
     result: z.record(z.string(), z.unknown()),
   },
-  "runs.list": { params: z.object({}), result: z.array(z.record(z.string(), z.unknown())) },
-  "runs.start": { params: z.object({ config: z.record(z.string(), z.unknown()) }), result: z.object({ runId: RunId }) },
-  "runs.pause": { params: z.object({ runId: RunId }), result: z.object({ ok: z.literal(true) }) },
-  "runs.resume": { params: z.object({ runId: RunId }), result: z.object({ ok: z.literal(true) }) },
-  "runs.stop": { params: z.object({ runId: RunId }), result: z.object({ ok: z.literal(true) }) },
-  "runs.patch": { params: z.object({ runId: RunId, patch: z.record(z.string(), z.unknown()) }), result: z.object({ ok: z.literal(true) }) },
-  "runs.metrics": { params: z.object({ runId: RunId }), result: z.object({ run: z.record(z.string(), z.unknown()), metrics: z.array(z.record(z.string(), z.unknown())), prompts: z.array(z.object({ id: z.string(), prompt: z.string(), family: z.string().nullable(), difficulty: z.number().nullable() })) }) },
-  "runs.export": { params: z.object({ runId: RunId, format: z.enum(["gguf-lora", "peft", "merged-gguf"]) }), result: z.object({ path: z.string() }) },
+  // Uploads (a browser cannot hand over a path): begin with the size, send chunks in order, finish;
+  // the finished upload is then named in models.add or datasets.preview. Memory stays one chunk.
+  "uploads.begin": { params: z.object({ name: z.string().min(1).max(200), size: z.number().int().min(1).max(MAX_UPLOAD_BYTES) }).strict(), result: z.object({ uploadId: UploadId, chunkBytes: z.number() }) },
+  "uploads.chunk": {
+    params: z.object({ uploadId: UploadId, offset: z.number().int().min(0), contentBase64: z.string().min(1).max((UPLOAD_CHUNK_BYTES / 3) * 4) }).strict(),
+    result: z.object({ received: z.number() }),
+  },
+  "uploads.finish": { params: z.object({ uploadId: UploadId }).strict(), result: z.object({ uploadId: UploadId, size: z.number() }) },
+  "uploads.cancel": { params: z.object({ uploadId: UploadId }).strict(), result: z.object({ ok: z.literal(true) }) },
+  "runs.list": { params: NoParams, result: z.array(z.record(z.string(), z.unknown())) },
+  "runs.start": { params: z.object({ config: z.record(z.string(), z.unknown()) }).strict(), result: z.object({ runId: RunId }) },
+  "runs.pause": { params: z.object({ runId: RunId }).strict(), result: z.object({ ok: z.literal(true) }) },
+  "runs.resume": { params: z.object({ runId: RunId }).strict(), result: z.object({ ok: z.literal(true) }) },
+  "runs.stop": { params: z.object({ runId: RunId }).strict(), result: z.object({ ok: z.literal(true) }) },
+  "runs.patch": { params: z.object({ runId: RunId, patch: z.record(z.string(), z.unknown()) }).strict(), result: z.object({ ok: z.literal(true) }) },
+  "runs.metrics": { params: z.object({ runId: RunId }).strict(), result: z.object({ run: z.record(z.string(), z.unknown()), metrics: z.array(z.record(z.string(), z.unknown())), prompts: z.array(z.object({ id: z.string(), prompt: z.string(), family: z.string().nullable(), difficulty: z.number().nullable() })) }) },
+  "runs.export": { params: z.object({ runId: RunId, format: z.enum(["gguf-lora", "peft", "merged-gguf"]) }).strict(), result: z.object({ path: z.string() }) },
 } as const;
 
 export type CommandName = keyof typeof Commands;

@@ -7,9 +7,12 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Engine } from "../../engine/engine.js";
-import { RequestSchema } from "../../protocol/protocol.js";
+import { RequestSchema, UPLOAD_CHUNK_BYTES } from "../../protocol/protocol.js";
 
 const TYPES: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png", ".woff2": "font/woff2" };
+
+/** The largest WebSocket message accepted: one upload chunk as base64, plus room for the envelope. */
+export const MAX_MESSAGE_BYTES = (UPLOAD_CHUNK_BYTES / 3) * 4 + 64 * 1024;
 
 export interface HeadlessServer {
   url: string;
@@ -75,7 +78,9 @@ export async function startServer(engine: Engine, rendererDir: string, port: num
   });
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: 512 * 2 ** 20, // uploads of datasets and models travel as base64
+    // Uploads travel in chunks (uploads.chunk), so no message needs to be large; a bigger frame is
+    // refused (close 1009) before it is buffered. 512 MB frames let a 400 MB upload peak at 2.35 GB.
+    maxPayload: MAX_MESSAGE_BYTES,
   });
   http.on("upgrade", (req: IncomingMessage, socket, head) => {
     socket.on("error", () => socket.destroy());

@@ -1,5 +1,6 @@
 // `npm run bench -- <name>`: runs one benchmark and writes its JSON under bench/results/.
 import { curriculaBench } from "./curricula-bench.js";
+import { learnBench } from "./learn-bench.js";
 import { rolloutBench } from "./rollout-bench.js";
 import { trainOpBench } from "./train-op-bench.js";
 import { trainStepBench } from "./train-step-bench.js";
@@ -7,6 +8,7 @@ import { trainStepBench } from "./train-step-bench.js";
 const BENCHES: Record<string, (argv: string[]) => Promise<string>> = {
   rollout: rolloutBench,
   curricula: curriculaBench,
+  learn: learnBench,
   "train-op": trainOpBench,
   "train-step": trainStepBench,
 };

@@ -4,6 +4,7 @@ import { jsCodeReward } from "./code-reward.js";
 import { continuousReward } from "./continuous-reward.js";
 import { functionCallReward } from "./function-call-reward.js";
 import { runInSandbox } from "./js-sandbox.js";
+import { fixturePath } from "../testing/fixtures.js";
 import { extractFinalAnswer, mathReward, parseNumber } from "./math-reward.js";
 
 describe("math reward", () => {
@@ -33,7 +34,7 @@ describe("math reward", () => {
   });
 
   it("GSM8K reference answers score 1 against their own final answer and 0 against another's", () => {
-    const rows = readFileSync(new URL("../../../shared/datasets/gsm8k/test.jsonl", import.meta.url), "utf8").trim().split("\n").slice(0, 200).map((l) => JSON.parse(l) as { answer: string });
+    const rows = readFileSync(fixturePath("gsm8k/test.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { answer: string });
     const finals = rows.map((r) => r.answer.split("####").at(-1)!.trim());
     let own = 0, other = 0;
     rows.forEach((r, i) => {
@@ -101,7 +102,7 @@ describe("code reward in the QuickJS sandbox", () => {
 
 describe("function-call reward on BFCL ground truths", () => {
   const read = (name: string) =>
-    readFileSync(new URL(`../../../shared/datasets/bfcl/${name}`, import.meta.url), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { ground_truth: Record<string, Record<string, unknown[]>>[] });
+    readFileSync(fixturePath(`bfcl/${name}`), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { ground_truth: Record<string, Record<string, unknown[]>>[] });
   /** A call built from the first allowed value of each parameter (skipping optional ones). */
   const callOf = (gt: Record<string, Record<string, unknown[]>>) => {
     const [name, params] = Object.entries(gt)[0]!;
@@ -122,6 +123,6 @@ describe("function-call reward on BFCL ground truths", () => {
       expect(functionCallReward(JSON.stringify(calls.map((c) => ({ ...c, name: `${c.name}_x` }))), row.ground_truth, false)).toBe(0);
       checked++;
     }
-    expect(checked).toBeGreaterThan(150);
+    expect(checked).toBeGreaterThan(50);
   });
 });

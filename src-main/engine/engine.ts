@@ -96,6 +96,7 @@ export class Engine {
   /** Handle one command from a host: validates the name and parameters, returns the result. */
   async handle(command: string, rawParams: unknown): Promise<unknown> {
     if (!isCommand(command)) throw new Error(`unknown command "${command}"`);
+    parseParams(command, rawParams); // every command, those without parameters too: unknown keys are refused
     const result = await this.dispatch(command, rawParams);
     return Commands[command].result.parse(result);
   }

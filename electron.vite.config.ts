@@ -14,6 +14,8 @@ export default defineConfig({
           index: resolve("src-main/hosts/electron/main.ts"),
           engine: resolve("src-main/hosts/electron/engine-process.ts"),
           cli: resolve("src-main/cli/index.ts"),
+          // Each live run's thread (engine/live-run.ts finds it beside the entries).
+          "run-worker": resolve("src-main/engine/run-worker.ts"),
         },
       },
     },

@@ -55,8 +55,20 @@ ipcMain.handle("dialog:open", async (_e, kind: unknown) => {
   const filters = typeof kind === "string" ? DIALOG_FILTERS[kind] : undefined;
   if (!filters || !window) throw new Error("invalid dialog request");
   const r = await dialog.showOpenDialog(window, { properties: ["openFile"], filters });
-  return r.canceled ? null : (r.filePaths[0] ?? null);
+  const path = r.canceled ? null : (r.filePaths[0] ?? null);
+  if (path) grantPath(path);
+  return path;
 });
+
+// The engine reads a renderer-named path only when the user chose it: a dialog (above) or a drop
+// (the preload reports the path webUtils gave for a real dropped File). Sent before any command
+// that names the path, on the same ordered channel.
+function grantPath(path: unknown): void {
+  if (typeof path !== "string" || path.length === 0 || path.length > 4096) return;
+  engine ??= startEngine();
+  engine.postMessage({ kind: "grant", path });
+}
+ipcMain.on("file:dropped", (_e, path: unknown) => grantPath(path));
 
 function createWindow(): BrowserWindow {
   const w = new BrowserWindow({

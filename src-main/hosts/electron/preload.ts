@@ -13,7 +13,10 @@ contextBridge.exposeInMainWorld("metisEngine", {
   /** The file-system path of a dropped or chosen file (the engine reads it in place; nothing is copied). */
   pathForFile(file: unknown): string | null {
     if (!(file instanceof File)) return null;
-    return webUtils.getPathForFile(file) || null;
+    const path = webUtils.getPathForFile(file) || null;
+    // Only a real dropped or chosen File has a path: that choice is what lets the engine read it.
+    if (path) ipcRenderer.send("file:dropped", path);
+    return path;
   },
   /** The native open dialog for a model or a dataset; resolves to the chosen path or null. */
   openFile(kind: unknown): Promise<string | null> {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { Engine } from "../../engine/engine.js";
 import { useTempDir } from "../../testing/temp-dir.js";
-import { parseRequestTarget, startServer, type HeadlessServer } from "./server.js";
+import { MAX_MESSAGE_BYTES, parseRequestTarget, startServer, type HeadlessServer } from "./server.js";
 
 const tmp = useTempDir();
 let engine: Engine;
@@ -89,6 +89,18 @@ describe("headless server under malformed requests", () => {
     // An unmasked client frame with a reserved opcode breaks the protocol.
     (ws as unknown as { _socket: Socket })._socket.write(Buffer.from([0x83, 0x00]));
     await new Promise((ok) => ws.once("close", ok));
+    await stillServing();
+  });
+
+  it("a message bigger than one upload chunk is refused before it is buffered (uploads come in chunks)", async () => {
+    const origin = new URL(server.url).origin;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${server.token}`, { origin });
+    await new Promise((ok, fail) => ws.once("open", ok).once("error", fail));
+    // Before, 512 MB messages were accepted: a 400 MB base64 upload peaked at 2.35 GB.
+    const closed = new Promise<number>((ok) => ws.once("close", (code) => ok(code)));
+    ws.send(JSON.stringify({ id: 1, command: "models.add", params: { name: "big.gguf", contentBase64: "A".repeat(MAX_MESSAGE_BYTES + 1) } }));
+    expect(await closed).toBe(1009);
+    expect(MAX_MESSAGE_BYTES).toBeLessThan(8 * 2 ** 20);
     await stillServing();
   });
 

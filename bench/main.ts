@@ -2,6 +2,7 @@
 import { curriculaBench } from "./curricula-bench.js";
 import { learnBench } from "./learn-bench.js";
 import { rolloutBench } from "./rollout-bench.js";
+import { soakBench } from "./soak-bench.js";
 import { trainOpBench } from "./train-op-bench.js";
 import { trainStepBench } from "./train-step-bench.js";
 
@@ -11,6 +12,7 @@ const BENCHES: Record<string, (argv: string[]) => Promise<string>> = {
   learn: learnBench,
   "train-op": trainOpBench,
   "train-step": trainStepBench,
+  soak: soakBench,
 };
 
 const [name, ...rest] = process.argv.slice(2);

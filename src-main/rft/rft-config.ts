@@ -55,6 +55,12 @@ export const RftConfigSchema = z.object({
   checkpointEvery: z.number().int().min(1).default(10),
   /** Seed of every random choice in the run. */
   seed: z.number().int().min(0).max(0xffffffff).default(1),
+  /**
+   * Padded token positions per training micro-batch: sequences are grouped by length and their
+   * gradients accumulated into one update, so short completions are not padded to the length of
+   * long (e.g. METIS judgment) sequences and activation memory stays bounded.
+   */
+  microBatchTokens: z.number().int().min(64).max(1_048_576).default(8192),
   /** ORT intra-op threads for the update. */
   threads: z.number().int().min(1).max(256).default(2),
 });

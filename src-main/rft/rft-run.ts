@@ -59,6 +59,8 @@ export class RftRun {
   private adapterPath: string | null = null;
   private adapterVersion = 0;
   private heldOutRows: TaskRow[] | null = null;
+  /** Time spent scoring completions in the current step. */
+  private rewardMs = 0;
 
   private constructor(
     readonly store: RunStore,
@@ -131,10 +133,10 @@ export class RftRun {
       weights,
       { kind: "lora", lora: { rank: config.loraRank, alpha: config.loraAlpha, targets: config.loraTargets }, seed: config.seed },
       { kind: "grpo", policy: { clipLow: config.clipLow, clipHigh: config.clipHigh, aggregation: config.aggregation, klCoef: config.klCoef } },
-      { hyper: { lr: config.learningRate, maxGradNorm: 1 }, threads: config.threads },
+      { hyper: { lr: config.learningRate, maxGradNorm: 1 }, threads: config.threads, microBatchTokens: config.microBatchTokens },
     );
     const reference = config.klCoef > 0
-      ? await PolicyModel.create(weights, { kind: "lora", lora: { rank: config.loraRank, alpha: config.loraAlpha, targets: config.loraTargets }, seed: config.seed }, { kind: "sft" }, { threads: config.threads })
+      ? await PolicyModel.create(weights, { kind: "lora", lora: { rank: config.loraRank, alpha: config.loraAlpha, targets: config.loraTargets }, seed: config.seed }, { kind: "sft" }, { threads: config.threads, microBatchTokens: config.microBatchTokens })
       : null;
     const engine = await RolloutEngine.load({ modelPath: config.model });
     return new RftRun(store, config, rows, weights, policy, reference, engine, rng, emit);
@@ -234,7 +236,9 @@ export class RftRun {
   private async rollOut(rows: readonly TaskRow[]): Promise<{ rows: TaskRow[]; completions: Completion[][]; rewards: (number | null)[][]; tokens: number; ms: number }> {
     if (rows.length === 0) return { rows: [], completions: [], rewards: [], tokens: 0, ms: 0 };
     const batch = await this.engine.generate(rows.map((r) => r.prompt), this.config.groupSize, { temperature: this.config.temperature, maxTokens: this.config.maxTokens, seed: this.rng.nextU32() });
+    const rewardStart = performance.now();
     const rewards = await Promise.all(rows.map((r, i) => Promise.all(batch.completions[i]!.map((c) => scoreCompletion(r.reward, c.text)))));
+    this.rewardMs += performance.now() - rewardStart;
     return { rows: [...rows], completions: batch.completions, rewards, tokens: batch.generatedTokens, ms: batch.wallMs };
   }
 
@@ -245,7 +249,20 @@ export class RftRun {
     const curriculum = makeCurriculum(this.config.scheduler, {
       poolFactor: this.config.metisPoolFactor, window: this.config.metisWindow, examples: this.config.metisExamples, exploration: this.config.metisExploration,
     });
-    const selection: Selection = await curriculum.select(this.rows, state, { step, rng: this.rng, batchSize: this.config.batchSize, judge: (p) => this.judge(p) });
+    // Where a step's time goes (milliseconds), reported in the metrics' info.
+    this.rewardMs = 0;
+    const timing = { select: 0, judge: 0, rollout: 0, reward: 0, update: 0, eval: 0, trainTokens: 0, judgmentTrainTokens: 0 };
+    const selectStart = performance.now();
+    const selection: Selection = await curriculum.select(this.rows, state, {
+      step, rng: this.rng, batchSize: this.config.batchSize,
+      judge: async (p) => {
+        const t = performance.now();
+        const out = await this.judge(p);
+        timing.judge += performance.now() - t;
+        return out;
+      },
+    });
+    timing.select = performance.now() - selectStart - timing.judge;
 
     // Roll out; DAPO keeps only groups with signal, refilling from its reserve.
     let rolled = await this.rollOut(selection.chosen);
@@ -271,6 +288,9 @@ export class RftRun {
       }
       rolled = kept;
     }
+
+    timing.rollout = rolled.ms;
+    timing.reward = this.rewardMs;
 
     // Task sequences and advantages.
     const advantages = groupAdvantages(rolled.rewards, { scaleByStd: this.config.scaleAdvantages, eps: 1e-6 });
@@ -306,12 +326,15 @@ export class RftRun {
       j.completions.forEach((c, k) => {
         if (ja![k] === 0) return;
         sequences.push({ tokens: [...c.promptTokens, ...c.tokens], completionStart: c.promptTokens.length });
+        timing.judgmentTrainTokens += c.promptTokens.length + c.tokens.length;
         // The joint objective: task loss + λ · judgment loss, as λ-scaled advantages in one batch.
         seqAdvantages.push(this.config.judgmentWeight * ja![k]!);
       });
     }
 
     let update = { loss: 0, gradNorm: 0, metrics: {} as Record<string, number> };
+    timing.trainTokens = sequences.reduce((n, q) => n + q.tokens.length, 0);
+    const updateStart = performance.now();
     if (sequences.length > 0) {
       const refLogp = this.reference ? await this.reference.logProbs(sequences) : undefined;
       update = await this.policy.update(sequences, { advantages: seqAdvantages, ...(refLogp ? { refLogp } : {}) });
@@ -320,7 +343,10 @@ export class RftRun {
 
     const flat = rolled.rewards.flat().filter((r): r is number => r !== null);
     const predictions = new Map((selection.judgments ?? []).map((j) => [j.id, j.predicted]));
+    timing.update = performance.now() - updateStart;
+    const evalStart = performance.now();
     const heldOut = await this.maybeEvaluate(step);
+    timing.eval = performance.now() - evalStart;
     const metrics: StepMetrics = {
       step,
       scheduler: this.config.scheduler,
@@ -342,7 +368,7 @@ export class RftRun {
       heldOutPassRate: heldOut?.passRate ?? null,
       heldOutReward: heldOut?.meanReward ?? null,
       judgmentExamples: (selection.examples ?? []).map((e) => ({ prompt: compactPrompt(e.prompt), variance: e.variance })),
-      info: selection.info,
+      info: { ...selection.info, ...Object.fromEntries(Object.entries(timing).map(([k, v]) => [k.endsWith("Tokens") ? `train/${k}` : `time/${k}Ms`, Math.round(v)])) },
     };
     this.store.run.data.step = step;
     this.store.appendMetrics(metrics);

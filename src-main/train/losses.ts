@@ -33,7 +33,8 @@ export function aggregate(values: Tensor, mask: Tensor, how: Aggregation): Tenso
     case "sequence-mean":
       return o.reduceMean(o.div(o.reduceSum(masked, [1]), o.maximum(o.reduceSum(mask, [1]), 1)));
     case "token-sum":
-      return o.div(o.reduceSum(masked), o.cast(o.slice(o.shapeOf(mask), [0], [1], [0]), mask.dtype));
+      // The batch size as a scalar: the loss must be rank 0 for the gradient.
+      return o.div(o.reduceSum(masked), o.cast(o.squeeze(o.slice(o.shapeOf(mask), [0], [1], [0]), [0]), mask.dtype));
   }
 }
 

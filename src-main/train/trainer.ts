@@ -183,6 +183,36 @@ export class Trainer {
     return { loss: scalarOf(out.loss!), gradNorm: scalarOf(out.gradNorm!), metrics: this.metricsOf(out), outputs: this.outputsOf(out) };
   }
 
+  /**
+   * One AdamW update from several micro-batches: gradients are summed with `weights` (each
+   * micro-batch's share of the whole batch's normaliser, so the sum equals one big batch's
+   * gradient), then clipped and applied once. Needs the "js" optimizer placement. Loss and metrics
+   * are combined with the same weights; outputs are per micro-batch.
+   */
+  async accumulateStep(batches: readonly Readonly<Record<string, HostTensor>>[], weights: readonly number[]): Promise<StepResult & { outputsPerBatch: Record<string, HostTensor>[] }> {
+    if (this.placement !== "js") throw new Error('gradient accumulation needs the optimizer in JS (optimizer: "js")');
+    if (batches.length === 0 || batches.length !== weights.length) throw new Error(`accumulateStep: ${batches.length} micro-batches for ${weights.length} weights`);
+    const sums = this.spec.params.map((p) => new Float32Array(p.init.length));
+    let loss = 0;
+    const metrics: Record<string, number> = Object.fromEntries(this.metricNames.map((k) => [k, 0]));
+    const outputsPerBatch: Record<string, HostTensor>[] = [];
+    for (const [i, batch] of batches.entries()) {
+      const w = weights[i]!;
+      const out = await this.stepProgram.run(this.feeds(batch, false));
+      this.spec.params.forEach((p, j) => {
+        const g = out[`grad:${p.name}`]!.data as Float32Array;
+        const sum = sums[j]!;
+        for (let k = 0; k < sum.length; k++) sum[k]! += w * g[k]!;
+      });
+      loss += w * scalarOf(out.loss!);
+      for (const k of this.metricNames) metrics[k]! += w * scalarOf(out[`metric:${k}`]!);
+      outputsPerBatch.push(this.outputsOf(out));
+    }
+    this.stepCount++;
+    const { gradNorm } = adamwStep(this.slots, sums, this.stepCount, this.hyper);
+    return { loss, gradNorm, metrics, outputs: outputsPerBatch[0]!, outputsPerBatch };
+  }
+
   /** The loss (and metrics) on `batch` without updating. */
   async evaluate(batch: Readonly<Record<string, HostTensor>>): Promise<{ loss: number; metrics: Record<string, number>; outputs: Record<string, HostTensor> }> {
     const out = await this.forwardProgram.run(this.feeds(batch, false));

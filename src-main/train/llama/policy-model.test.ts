@@ -11,7 +11,7 @@ import { llamaRopeTables } from "./llama-batch.js";
 import { loadLlamaWeights, type LlamaWeights } from "./llama-weights.js";
 import { initLora } from "./lora.js";
 import { policyBatch, type PolicySequence } from "./policy-batch.js";
-import { buildObjective, PolicyModel, type Objective } from "./policy-model.js";
+import { buildObjective, microBatches, PolicyModel, type Objective } from "./policy-model.js";
 
 const tmp = useTempDir();
 let weights: LlamaWeights;
@@ -158,5 +158,39 @@ describe("full-model gradient check (float64, qwen3 1×8, LoRA on q and down)", 
     const r = await gradCheck({ name, inputs, fn: objectiveFn(objective, extra, pairs, weight) });
     expect(r.maxRelError).toBeLessThan(1e-6);
     expect(r.directionalRelError).toBeLessThan(1e-6);
+  });
+});
+
+describe("micro-batches with gradient accumulation", () => {
+  const data = [seq("Say yes:", " yes"), seq("A much longer prompt that pads the batch a lot:", " no"), seq("Q:", " 4"), seq("Write a word:", " hello there"), seq("Hi", "!")];
+  const advantages = [1, -0.5, 0.7, -1.2, 0.3];
+
+  it("groups sequences by length within the token budget", () => {
+    const groups = microBatches(data, 60);
+    expect(groups.flat().sort()).toEqual([0, 1, 2, 3, 4]);
+    for (const g of groups) expect(g.length * Math.max(...g.map((i) => data[i]!.tokens.length))).toBeLessThanOrEqual(Math.max(60, data[g[0]!]!.tokens.length));
+    expect(groups[0]).toEqual([1]); // the longest alone
+    expect(microBatches(data, 10_000)).toHaveLength(1);
+  });
+
+  it.each(["token-mean", "sequence-mean", "token-sum"] as Aggregation[])("one update from micro-batches equals one from the whole batch (%s)", async (aggregation) => {
+    const objective: Objective = { kind: "grpo", policy: { clipLow: 0.2, clipHigh: 0.28, aggregation, klCoef: 0 } };
+    const mode = { kind: "lora", lora: { rank: 4, alpha: 8, targets: ["q", "v", "up"] }, seed: 3 } as const;
+    const whole = await PolicyModel.create(weights, mode, objective, { hyper: { lr: 1e-2 }, optimizer: "js" });
+    const split = await PolicyModel.create(weights, mode, objective, { hyper: { lr: 1e-2 }, microBatchTokens: 40 });
+    expect(microBatches(data, 40).length).toBeGreaterThan(2);
+    for (let step = 0; step < 2; step++) {
+      const a = await whole.update(data, { advantages });
+      const b = await split.update(data, { advantages });
+      expect(b.loss).toBeCloseTo(a.loss, 5);
+      expect(b.gradNorm).toBeCloseTo(a.gradNorm, 5);
+      expect(b.logp.map((l) => l.length)).toEqual(a.logp.map((l) => l.length));
+    }
+    const pa = whole.trainables(), pb = split.trainables();
+    for (const k of Object.keys(pa)) for (let i = 0; i < pa[k]!.length; i++) expect(Math.abs(pa[k]![i]! - pb[k]![i]!), k).toBeLessThan(1e-5);
+    const la = await whole.logProbs(data), lb = await split.logProbs(data);
+    la.forEach((l, s) => l.forEach((v, t) => expect(lb[s]![t]!).toBeCloseTo(v, 5)));
+    await whole.dispose();
+    await split.dispose();
   });
 });

@@ -61,6 +61,41 @@ export interface PolicySignals {
   refLogp?: readonly (readonly number[])[];
 }
 
+/**
+ * Micro-batches of `sequences` (as index lists): sorted by length, longest first, each cut so that
+ * its rows × padded width stays within `tokenBudget` (a single longer sequence is a batch alone).
+ * Sequences of similar length train together, so short completions are not padded to the length
+ * of a long judgment prompt.
+ */
+export function microBatches(sequences: readonly PolicySequence[], tokenBudget: number): number[][] {
+  const order = sequences.map((s, i) => [s.tokens.length, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  const out: number[][] = [];
+  let current: number[] = [];
+  let width = 0;
+  for (const [length, i] of order) {
+    // Sorted longest first: the batch's width is its first sequence's length.
+    const w = current.length === 0 ? length : width;
+    if (current.length > 0 && (current.length + 1) * w > tokenBudget) {
+      out.push(current);
+      current = [];
+    }
+    if (current.length === 0) width = length;
+    current.push(i);
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+/** Options of a policy beyond the trainer's. */
+export interface PolicyOptions extends TrainerOptions {
+  /**
+   * Padded token positions per micro-batch: a larger batch is split by length and its gradients
+   * accumulated into one update (bounds activation memory; avoids padding short sequences to long
+   * ones). Unset: one batch, optimizer in the graph.
+   */
+  microBatchTokens?: number;
+}
+
 /** A policy under training. */
 export class PolicyModel {
   private constructor(
@@ -69,10 +104,11 @@ export class PolicyModel {
     readonly objective: Objective,
     private readonly trainer: Trainer,
     private readonly loraShapes: Map<string, { nIn: number; nOut: number }>,
+    private readonly microBatchTokens: number | null,
   ) {}
 
   /** Build graphs and sessions for `weights` trained in `mode` on `objective`. */
-  static async create(weights: LlamaWeights, mode: TrainableMode, objective: Objective, options: TrainerOptions = {}): Promise<PolicyModel> {
+  static async create(weights: LlamaWeights, mode: TrainableMode, objective: Objective, options: PolicyOptions = {}): Promise<PolicyModel> {
     const c = weights.config;
     const params: ParamSpec[] = [];
     const loraShapes = new Map<string, { nIn: number; nOut: number }>();
@@ -109,7 +145,10 @@ export class PolicyModel {
         return { loss: out.loss, metrics: out.metrics, outputs: { logp: out.logp } };
       },
     };
-    return new PolicyModel(weights, mode, objective, await Trainer.create(spec, options), loraShapes);
+    const { microBatchTokens, ...trainerOptions } = options;
+    if (microBatchTokens !== undefined && !(Number.isInteger(microBatchTokens) && microBatchTokens > 0)) throw new Error(`microBatchTokens must be a positive integer, found ${microBatchTokens}`);
+    const trainer = await Trainer.create(spec, microBatchTokens ? { ...trainerOptions, optimizer: "js" } : trainerOptions);
+    return new PolicyModel(weights, mode, objective, trainer, loraShapes, microBatchTokens ?? null);
   }
 
   private modelFeeds(sequences: readonly PolicySequence[]): { feeds: Record<string, HostTensor>; batch: ReturnType<typeof policyBatch> } {
@@ -120,13 +159,19 @@ export class PolicyModel {
 
   /** Log-probs of each completion token under the current weights. */
   async logProbs(sequences: readonly PolicySequence[]): Promise<number[][]> {
-    const { feeds, batch } = this.modelFeeds(sequences);
-    const out = await this.trainer.outputs(feeds);
-    return completionValues(out.logp!.data as Float32Array, batch);
+    const groups = this.microBatchTokens ? microBatches(sequences, this.microBatchTokens) : [sequences.map((_, i) => i)];
+    const out = new Array<number[]>(sequences.length);
+    for (const group of groups) {
+      const { feeds, batch } = this.modelFeeds(group.map((i) => sequences[i]!));
+      const values = completionValues((await this.trainer.outputs(feeds)).logp!.data as Float32Array, batch);
+      group.forEach((i, k) => (out[i] = values[k]!));
+    }
+    return out;
   }
 
   /** One optimizer step. For GRPO, `signals` carries advantages (and optionally old/ref log-probs). */
   async update(sequences: readonly PolicySequence[], signals: PolicySignals | null = null): Promise<StepResult & { logp: number[][] }> {
+    if (this.microBatchTokens) return this.accumulatedUpdate(sequences, signals, this.microBatchTokens);
     const { feeds, batch } = this.modelFeeds(sequences);
     if (this.objective.kind === "grpo") {
       if (!signals || signals.advantages.length !== sequences.length) throw new Error(`GRPO needs one advantage per sequence (${sequences.length})`);
@@ -139,6 +184,40 @@ export class PolicyModel {
     }
     const result = await this.trainer.trainStep(feeds);
     return { ...result, logp: completionValues(result.outputs.logp!.data as Float32Array, batch) };
+  }
+
+  /** {@link update} over length-sorted micro-batches whose gradients add up to the whole batch's. */
+  private async accumulatedUpdate(sequences: readonly PolicySequence[], signals: PolicySignals | null, tokenBudget: number): Promise<StepResult & { logp: number[][] }> {
+    if (this.objective.kind === "grpo" && (!signals || signals.advantages.length !== sequences.length)) throw new Error(`GRPO needs one advantage per sequence (${sequences.length})`);
+    const groups = microBatches(sequences, tokenBudget);
+    const completionTokens = (i: number): number => sequences[i]!.tokens.length - sequences[i]!.completionStart;
+    const totalTokens = sequences.reduce((n, _, i) => n + completionTokens(i), 0);
+    // Each micro-batch's loss is normalised over its own tokens (token-mean) or sequences (the
+    // others): weighting by its share of the whole batch's normaliser sums to the whole gradient.
+    const byTokens = this.objective.kind === "sft" || this.objective.policy.aggregation === "token-mean";
+    const weights = groups.map((g) => (byTokens ? g.reduce((n, i) => n + completionTokens(i), 0) / Math.max(1, totalTokens) : g.length / sequences.length));
+    const oldLogp = this.objective.kind === "grpo" ? (signals!.oldLogp ?? (await this.logProbs(sequences))) : null;
+    const feedsList: Record<string, HostTensor>[] = [];
+    const batches = groups.map((group) => {
+      const { feeds, batch } = this.modelFeeds(group.map((i) => sequences[i]!));
+      if (this.objective.kind === "grpo") {
+        feeds.advantages = { dtype: "float32", dims: [group.length], data: Float32Array.from(group.map((i) => signals!.advantages[i]!)) };
+        feeds.oldLogp = alignCompletionValues(group.map((i) => oldLogp![i]!), batch);
+        if (this.objective.policy.klCoef !== 0) {
+          if (!signals!.refLogp) throw new Error("klCoef is set: pass reference log-probs (refLogp)");
+          feeds.refLogp = alignCompletionValues(group.map((i) => signals!.refLogp![i]!), batch);
+        }
+      }
+      feedsList.push(feeds);
+      return batch;
+    });
+    const result = await this.trainer.accumulateStep(feedsList, weights);
+    const logp = new Array<number[]>(sequences.length);
+    groups.forEach((group, g) => {
+      const values = completionValues(result.outputsPerBatch[g]!.logp!.data as Float32Array, batches[g]!);
+      group.forEach((i, k) => (logp[i] = values[k]!));
+    });
+    return { loss: result.loss, gradNorm: result.gradNorm, metrics: result.metrics, outputs: result.outputs, logp };
   }
 
   /** Steps taken. */

@@ -7,6 +7,8 @@
 // shared/research/probe-findings.md); rollout-engine.test.ts re-scores sampled tokens
 // in isolation and fails on any mismatch, so a faster path can be adopted only when it passes.
 import { getLlama, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
+import type { GgufFile } from "../gguf/reader.js";
+import { vetAdapterFile, vetModelFile } from "../model/vet-model-file.js";
 import { loadedAdapterCount, releaseAdapter } from "./adapter-release.js";
 import { completionSeed, resolveSampling, type Sampling, type SamplingInput } from "./sampling.js";
 
@@ -68,6 +70,14 @@ function llamaBackend(logLevel: RolloutEngineOptions["logLevel"]): Promise<Llama
   return sharedLlama;
 }
 
+/** How many leading tokens of `prompt` the sequence's first `held` context tokens already are. */
+export function sharedPrefixLength(context: readonly number[], held: number, prompt: readonly number[]): number {
+  const n = Math.min(held, context.length, prompt.length);
+  let i = 0;
+  while (i < n && context[i] === prompt[i]) i++;
+  return i;
+}
+
 /** Generates completions from a GGUF model through llama.cpp. */
 export class RolloutEngine {
   private pool: PoolSlot[] = [];
@@ -78,6 +88,8 @@ export class RolloutEngine {
 
   private constructor(
     private model: LlamaModel,
+    /** The model's vetted header: adapters are checked against it before llama.cpp sees them. */
+    private readonly modelFile: GgufFile,
     private readonly llama: Llama,
     private readonly options: Required<Omit<RolloutEngineOptions, "adapter" | "logLevel">>,
     adapter: RolloutEngineOptions["adapter"],
@@ -85,8 +97,11 @@ export class RolloutEngine {
     this.adapter = adapter ? { path: adapter.path, scale: adapter.scale ?? 1 } : null;
   }
 
-  /** Load a model. Errors name the file. */
+  /** Load a model (vetted first: shapes, sizes, finite weights). Errors name the file. */
   static async load(options: RolloutEngineOptions): Promise<RolloutEngine> {
+    // llama.cpp trusts a file's shapes and values: a bad file must be refused before it sees it.
+    const modelFile = vetModelFile(options.modelPath);
+    if (options.adapter) vetAdapterFile(options.adapter.path, modelFile);
     const llama = await llamaBackend(options.logLevel);
     let model: LlamaModel;
     try {
@@ -97,7 +112,7 @@ export class RolloutEngine {
     const resolved = { modelPath: options.modelPath, threads: options.threads ?? DEFAULT_THREADS, parallel: options.parallel ?? DEFAULT_PARALLEL };
     if (!Number.isInteger(resolved.threads) || resolved.threads < 1) throw new Error(`threads must be a positive integer, found ${resolved.threads}`);
     if (!Number.isInteger(resolved.parallel) || resolved.parallel < 1) throw new Error(`parallel must be a positive integer, found ${resolved.parallel}`);
-    return new RolloutEngine(model, llama, resolved, options.adapter);
+    return new RolloutEngine(model, modelFile, llama, resolved, options.adapter);
   }
 
   /** Token ids of `text` as the model sees it at the start of a sequence (BOS prepended when the vocabulary asks for it). */
@@ -135,10 +150,12 @@ export class RolloutEngine {
   /**
    * Replace the LoRA adapter (or remove it with null). Each version must have its own file:
    * the library caches adapters by path. The previous adapter is freed. Returns the swap time.
+   * A bad adapter file is refused before anything changes: the current adapter stays in use.
    */
   setAdapter(path: string | null, scale = 1): Promise<{ ms: number }> {
     return this.exclusive(async () => {
       const t0 = performance.now();
+      if (path !== null) vetAdapterFile(path, this.modelFile);
       const previous = this.adapter;
       await this.disposePool();
       this.adapter = path === null ? null : { path, scale };
@@ -273,8 +290,8 @@ export class RolloutEngine {
     const worker = async (slot: PoolSlot): Promise<void> => {
       while (nextJob < jobs.length) {
         const job = jobs[nextJob++]!;
-        for (const [k, sample] of job.samples.entries()) {
-          completions[job.prompt]![sample] = await this.runJob(slot.sequence, promptTokens[job.prompt]!, { prompt: job.prompt, sample }, s, k > 0);
+        for (const sample of job.samples) {
+          completions[job.prompt]![sample] = await this.runJob(slot.sequence, promptTokens[job.prompt]!, { prompt: job.prompt, sample }, s);
         }
       }
     };
@@ -284,15 +301,16 @@ export class RolloutEngine {
     return { completions, generatedTokens, wallMs, tokensPerSecond: generatedTokens / (wallMs / 1000) };
   }
 
-  private async runJob(seq: LlamaContextSequence, promptTokens: number[], job: { prompt: number; sample: number }, s: Sampling, reusePrompt = false): Promise<Completion> {
+  private async runJob(seq: LlamaContextSequence, promptTokens: number[], job: { prompt: number; sample: number }, s: Sampling): Promise<Completion> {
     const t0 = performance.now();
-    // The sequence holds this prompt from the previous sample: keep all of it but its last token,
-    // which is fed again to get the first next-token distribution.
+    // Keep what the sequence already holds of this prompt (the same prompt's previous sample, or a
+    // shared prefix such as METIS's instructions and examples) and evaluate only the rest. At
+    // least the last prompt token is fed again to get the first next-token distribution.
+    const keep = Math.min(sharedPrefixLength(seq.contextTokens, seq.nextTokenIndex, promptTokens), promptTokens.length - 1);
     let input = promptTokens;
-    const cached = reusePrompt && promptTokens.length > 1 && seq.nextTokenIndex >= promptTokens.length && promptTokens.every((t, i) => seq.contextTokens[i] === t);
-    if (cached) {
-      await seq.eraseContextTokenRanges([{ start: promptTokens.length - 1, end: seq.nextTokenIndex }]);
-      input = promptTokens.slice(-1);
+    if (keep > 0) {
+      await seq.eraseContextTokenRanges([{ start: keep, end: seq.nextTokenIndex }]);
+      input = promptTokens.slice(keep);
     } else {
       await seq.clearHistory();
     }

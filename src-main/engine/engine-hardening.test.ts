@@ -175,7 +175,7 @@ describe("uploads", () => {
 
     const bad = await upload("bad.jsonl", Buffer.from('{"question": 1}\nroot:x:0:0:secret\n'));
     const error = await engine.handle("datasets.preview", { upload: bad }).catch((e: Error) => e.message);
-    expect(error).toMatch(/bad\.jsonl:2: not valid JSON/);
+    expect(error).toMatch(/^bad\.jsonl:2: not valid JSON/);
     expect(error).not.toMatch(/root|secret/);
     expect(readdirSync(tmp.path("user/uploads")).filter((f) => f.includes("bad"))).toEqual([]);
   });

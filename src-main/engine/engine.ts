@@ -3,6 +3,7 @@
 // Each live run trains in its own thread (live-run.ts), so commands are answered while it trains.
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { Low } from "lowdb";
 import { JSONFile } from "lowdb/node";
@@ -117,7 +118,7 @@ export class Engine {
           info = readModelInfo(path); // validates the file
         } catch (e) {
           if (upload) rmSync(path, { force: true }); // a rejected upload does not stay on disk
-          throw new Error(quoteFree((e as Error).message, path), { cause: e });
+          throw new Error(quoteFree((e as Error).message, path).replaceAll(path, upload ? upload.name : path), { cause: e });
         }
         if (upload) {
           const kept = join(this.o.userData, "models", basename(path));
@@ -142,7 +143,7 @@ export class Engine {
           r = await importDataset(source, choice);
         } catch (e) {
           if (upload) rmSync(source, { force: true });
-          throw new Error(quoteFree((e as Error).message, source), { cause: e });
+          throw new Error(quoteFree((e as Error).message, source).replaceAll(source, upload ? upload.name : source), { cause: e });
         }
         return { source, preset: r.preset, records: r.records, rows: r.rows.slice(0, 20) as unknown as Record<string, unknown>[], errors: r.errors.slice(0, 200) };
       }
@@ -281,9 +282,9 @@ export class Engine {
   private async listRuns(): Promise<Record<string, unknown>[]> {
     const out: Record<string, unknown>[] = [];
     for (const r of this.db.data.runs) {
-      if (!existsSync(join(r.dir, "run.json"))) continue;
-      const store = await RunStore.open(r.dir);
-      out.push({ ...store.run.data, live: this.live.get(r.id)?.running === true });
+      // run.json alone (RunStore.open also parses curriculum.json, which grows with the run).
+      const record = await readFile(join(r.dir, "run.json"), "utf8").then((t) => JSON.parse(t) as Record<string, unknown>).catch(() => null);
+      if (record) out.push({ ...record, live: this.live.get(r.id)?.running === true });
     }
     return out.reverse();
   }

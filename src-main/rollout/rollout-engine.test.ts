@@ -88,6 +88,33 @@ describe("rollout correctness", () => {
     expect(worst).toBeLessThan(1e-2);
   });
 
+  // METIS's judgment prompts share their instructions and examples: each context keeps that prefix
+  // from the previous prompt and evaluates only the rest. Reused or not, the numbers must agree.
+  it("prompts sharing a prefix reuse it and give the same completions and log-probs as without", async () => {
+    const prefix = "Examples: the quick brown fox jumps over the lazy dog. 1 + 2 = 3. ";
+    const prompts = ["abc", "abd", "xyz", "ab", "hello there"].map((p) => prefix + p);
+    const greedy = { temperature: 0, maxTokens: 16 };
+    const shared = await engine.generate(prompts, 2, greedy);
+    const fresh = await RolloutEngine.load({ modelPath, parallel: 1 });
+    try {
+      for (const [i, prompt] of prompts.entries()) {
+        await fresh.generate(["#"], 1, { maxTokens: 1 }); // leaves nothing of the prefix behind
+        const alone = await fresh.generate([prompt], 1, greedy);
+        expect(shared.completions[i]!.map((c) => c.tokens)).toEqual([alone.completions[0]![0]!.tokens, alone.completions[0]![0]!.tokens]);
+      }
+    } finally {
+      await fresh.dispose();
+    }
+    const sampling = { temperature: 1, maxTokens: 16, seed: 5, logprobs: true };
+    const sampled = await engine.generate(prompts, 3, sampling);
+    let worst = 0;
+    for (const c of sampled.completions.flat()) {
+      const rescored = await engine.score(c.promptTokens, c.tokens, sampling);
+      for (let i = 0; i < rescored.length; i++) worst = Math.max(worst, Math.abs(rescored[i]! - c.logprobs![i]!));
+    }
+    expect(worst).toBeLessThan(1e-2);
+  });
+
   it("stops at a stop string and cuts it from the text", async () => {
     const greedy = await engine.generate(["Hello"], 1, { temperature: 0, maxTokens: 32 });
     const text = greedy.completions[0]![0]!.text;

@@ -1,8 +1,9 @@
 // Records from a user's file — JSONL, JSON, CSV or Parquet, optionally gzipped — each with the
 // line (or row) it came from, so every later error can name it. The file is only read.
-import { readFileSync } from "node:fs";
+import { constants as bufferConstants } from "node:buffer";
+import { createReadStream, statSync } from "node:fs";
 import { basename } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { createGunzip } from "node:zlib";
 import Papa from "papaparse";
 import { parquetReadObjects } from "hyparquet";
 
@@ -40,22 +41,72 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** The most bytes a dataset may hold once decompressed: far above any prompt set, far below what a gzip bomb expands to. */
+export const MAX_DATASET_BYTES = 1 << 30;
+
+/** Text formats are parsed from one string, which V8 caps just under 512 MiB. */
+const MAX_TEXT_BYTES = bufferConstants.MAX_STRING_LENGTH;
+
+/** Options of `readRecords`. */
+export interface ReadRecordsOptions {
+  /** Refuse a file (after decompression) larger than this. Default MAX_DATASET_BYTES (text formats: at most V8's string limit). */
+  maxBytes?: number;
+}
+
 /** Read every record of `path`. */
-export async function readRecords(path: string): Promise<SourceRecord[]> {
+export async function readRecords(path: string, options: ReadRecordsOptions = {}): Promise<SourceRecord[]> {
   const format = formatOf(path);
-  let bytes: Buffer;
+  const maxBytes = options.maxBytes ?? MAX_DATASET_BYTES;
+  const bytes = await readCapped(path, format === "parquet" ? maxBytes : Math.min(maxBytes, MAX_TEXT_BYTES));
+  if (format === "parquet") return readParquet(path, bytes);
+  // UTF-8 never decodes to more characters than bytes: under the cap, this string fits.
+  const text = bytes.toString("utf8");
+  switch (format) {
+    case "jsonl": return readJsonl(path, text);
+    case "json": return readJson(path, text);
+    case "csv": return readCsv(path, text);
+  }
+}
+
+/**
+ * The file's bytes, decompressed as they stream in when it ends in .gz, refused as soon as they
+ * pass `maxBytes`: a gzip bomb costs at most `maxBytes` of memory, and every error names the file.
+ */
+async function readCapped(path: string, maxBytes: number): Promise<Buffer> {
+  const gzip = path.toLowerCase().endsWith(".gz");
+  let size: number;
   try {
-    bytes = readFileSync(path);
-    if (path.toLowerCase().endsWith(".gz")) bytes = gunzipSync(bytes);
+    size = statSync(path).size;
   } catch (e) {
     throw new DatasetFileError(path, null, `cannot read: ${(e as Error).message}`);
   }
-  switch (format) {
-    case "jsonl": return readJsonl(path, bytes.toString("utf8"));
-    case "json": return readJson(path, bytes.toString("utf8"));
-    case "csv": return readCsv(path, bytes.toString("utf8"));
-    case "parquet": return readParquet(path, bytes);
+  const limit = `the limit is ${formatBytes(maxBytes)}`;
+  if (!gzip && size > maxBytes) throw new DatasetFileError(path, null, `the file is ${formatBytes(size)}; ${limit}`);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const source = createReadStream(path);
+  const stream = gzip ? source.pipe(createGunzip()) : source;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > maxBytes) throw new DatasetFileError(path, null, `decompresses to more than ${formatBytes(maxBytes)} (from ${formatBytes(size)} compressed); ${limit}`);
+      chunks.push(chunk);
+    }
+  } catch (e) {
+    if (e instanceof DatasetFileError) throw e;
+    throw new DatasetFileError(path, null, `cannot read${gzip ? " (gzip)" : ""}: ${(e as Error).message}`);
+  } finally {
+    source.destroy();
+    stream.destroy();
   }
+  return Buffer.concat(chunks, total);
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1 << 30) return `${+(n / (1 << 30)).toFixed(2)} GiB`;
+  if (n >= 1 << 20) return `${+(n / (1 << 20)).toFixed(2)} MiB`;
+  if (n >= 1 << 10) return `${+(n / (1 << 10)).toFixed(2)} KiB`;
+  return `${n} bytes`;
 }
 
 /** Records of JSONL text (one object per line), each with its line; errors name `path` and the line. */

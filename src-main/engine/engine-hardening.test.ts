@@ -68,14 +68,16 @@ describe("runs under the engine", () => {
     await expect(engine.handle("runs.pause", { runId })).rejects.toThrow(/not active/);
   }, 90_000);
 
-  it("a stopped run is disposed too, and can be resumed in a new thread", async () => {
+  it("a stopped run is disposed too, and resumes in a new thread with a change made while it was stopped", async () => {
     const { runId } = (await engine.handle("runs.start", { config: { ...SHORT_RUN, steps: 40 } })) as { runId: string };
     await eventually((e) => e.type === "run.step" && e.runId === runId);
     await engine.handle("runs.stop", { runId });
     await eventually((e) => e.type === "run.status" && e.runId === runId && e.status === "stopped");
     await until(() => liveCount() === 0);
+    await engine.handle("runs.patch", { runId, patch: { scheduler: "greso" } }); // the renderer's "Apply at next step" on a paused run
     await engine.handle("runs.resume", { runId });
     expect(liveCount()).toBe(1);
+    await eventually((e) => e.type === "run.patch" && e.runId === runId && e.patch.scheduler === "greso");
     await eventually((e) => e.type === "run.status" && e.runId === runId && e.status === "running" && events.filter((x) => x.type === "run.status" && x.runId === runId && x.status === "running").length === 2);
     await engine.handle("runs.pause", { runId });
     await until(() => liveCount() === 0, 60_000);

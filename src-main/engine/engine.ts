@@ -12,7 +12,7 @@ import { importDataset, type MappingChoice } from "../datasets/import/import-dat
 import { FieldMappingSchema } from "../datasets/import/field-mapping.js";
 import { readModelInfo, type ModelInfo } from "../model/model-info.js";
 import { Commands, isCommand, parseParams, type CommandName, type CommandResult, type EngineEvent } from "../protocol/protocol.js";
-import { RftConfigSchema, RftPatchSchema } from "../rft/rft-config.js";
+import { RftConfigSchema, RftPatchSchema, type RftPatch } from "../rft/rft-config.js";
 import type { RftEvent } from "../rft/rft-run.js";
 import { RunStore } from "../store/run-store.js";
 import { exportRun } from "./export-run.js";
@@ -40,6 +40,11 @@ export class Engine {
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly uploads: Uploads;
   private readonly files: FileAccess;
+  /**
+   * Changes relayed to a run but not yet applied (no run.patch event back). A paused run's thread
+   * ends, so a change made while paused, or just before the pause took effect, waits here for resume.
+   */
+  private readonly unapplied = new Map<string, RftPatch>();
   /** Run starts, one at a time (a failed start finds and deletes the directory it made). */
   private starting: Promise<unknown> = Promise.resolve();
 
@@ -86,6 +91,7 @@ export class Engine {
   }
 
   private emit(e: RftEvent): void {
+    if (e.type === "patch") this.unapplied.delete(e.runId);
     const event: EngineEvent =
       e.type === "step" ? { type: "run.step", runId: e.runId, metrics: e.metrics as unknown as Record<string, unknown> }
       : e.type === "status" ? { type: "run.status", runId: e.runId, status: e.status, step: e.step, ...(e.error ? { error: e.error } : {}) }
@@ -218,15 +224,18 @@ export class Engine {
         const live = this.live.get(runId);
         if (live?.running) throw new Error(`run ${runId} is already running`);
         await live?.done; // a paused run's thread finishes exiting before a new one opens the run
-        await this.startRun({ kind: "resume", runDir: this.runDir(runId) });
+        const patch = this.unapplied.get(runId);
+        await this.startRun({ kind: "resume", runDir: this.runDir(runId), ...(patch ? { patch } : {}) });
         return { ok: true };
       }
       case "runs.patch": {
         const p = parseParams("runs.patch", raw);
-        const live = this.liveRun(p.runId);
+        this.runDir(p.runId); // a known run, live or paused
         const patch = RftPatchSchema.safeParse(p.patch);
         if (!patch.success) throw new Error(`invalid change: ${patch.error.issues.map((i) => `${i.path.join(".") || "patch"}: ${i.message}`).join("; ")}`);
-        live.patch(patch.data);
+        this.unapplied.set(p.runId, { ...this.unapplied.get(p.runId), ...patch.data });
+        const live = this.live.get(p.runId);
+        if (live?.running) live.patch(patch.data);
         return { ok: true };
       }
       case "runs.metrics": {

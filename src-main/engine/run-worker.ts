@@ -11,7 +11,7 @@ import type { RftConfigInput, RftPatch } from "../rft/rft-config.js";
 import type { RunStatus } from "../store/run-store.js";
 
 /** What a run thread is started with. */
-export type RunWorkerData = { kind: "create"; runsDir: string; config: RftConfigInput } | { kind: "resume"; runDir: string };
+export type RunWorkerData = { kind: "create"; runsDir: string; config: RftConfigInput } | { kind: "resume"; runDir: string; patch?: RftPatch };
 /** Messages to a run thread. */
 export type ToRunWorker = { type: "pause" } | { type: "stop" } | { type: "patch"; patch: RftPatch };
 /** Messages from a run thread. */
@@ -67,6 +67,8 @@ async function main(): Promise<void> {
       // The engine validated the patch before relaying it; nothing else can throw here.
     }
   });
+  // A change made while the run was paused applies at its first step after resuming.
+  if (data.kind === "resume" && data.patch) run.patch(data.patch);
   post({ type: "started", runId: run.id, dir: run.store.dir });
   let status: RunStatus;
   let error: string | undefined;

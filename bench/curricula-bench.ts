@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { PRESETS, withPreset, type PresetName } from "../src-main/rft/rft-config.js";
 import { RftRun, type StepMetrics } from "../src-main/rft/rft-run.js";
 import { writeResult } from "./write-result.js";
 
@@ -15,13 +16,16 @@ export async function curriculaBench(argv: string[]): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "metis-curricula-"));
   const runs: Record<string, unknown>[] = [];
   try {
-    for (const scheduler of values.schedulers.split(",")) {
+    // An entry is a scheduler, optionally with a preset: "metis:paper" is METIS as the paper sets it.
+    for (const entry of values.schedulers.split(",")) {
+      const [scheduler, preset = "workbench"] = entry.split(":") as [string, PresetName | undefined];
+      if (!(preset in PRESETS)) throw new Error(`unknown preset "${preset}" in --schedulers (known: ${Object.keys(PRESETS).join(", ")})`);
       const metrics: StepMetrics[] = [];
       const t0 = performance.now();
-      const run = await RftRun.create(dir, {
+      const run = await RftRun.create(dir, withPreset(preset, {
         model: "resources/models/metis-tiny.gguf", dataset: "resources/datasets/synthetic-train.jsonl", evalDataset: "resources/datasets/synthetic-test.jsonl",
         scheduler: scheduler as never, steps, batchSize: 8, groupSize: 8, maxTokens: 96, evalEvery: steps, evalItems: Number(values["eval-items"]), evalSamples: 4, seed: 11, checkpointEvery: 1000,
-      }, (e) => {
+      }), (e) => {
         if (e.type !== "step") return;
         metrics.push(e.metrics);
         console.log(`${scheduler} step ${e.metrics.step} reward ${e.metrics.rewardMean.toFixed(3)} zero-var ${e.metrics.zeroVarianceShare.toFixed(2)}${e.metrics.heldOutPassRate === null ? "" : ` held-out ${e.metrics.heldOutPassRate.toFixed(3)}`}`);
@@ -31,7 +35,7 @@ export async function curriculaBench(argv: string[]): Promise<string> {
       const mean = (f: (m: StepMetrics) => number): number => metrics.reduce((a, m) => a + f(m), 0) / metrics.length;
       const judged = metrics.filter((m) => m.judgeAbsError !== null);
       runs.push({
-        scheduler,
+        scheduler: entry,
         steps,
         heldOutPassRate: metrics.filter((m) => m.heldOutPassRate !== null).map((m) => ({ step: m.step, passRate: m.heldOutPassRate, reward: m.heldOutReward })),
         meanTrainReward: mean((m) => m.rewardMean),

@@ -2,10 +2,11 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { CURRICULA } from "../curriculum/registry.js";
+import { withPreset } from "../rft/rft-config.js";
 import { RftRun, type RftEvent, type StepMetrics } from "../rft/rft-run.js";
 import { choiceOption, numberOption } from "./usage-error.js";
 
-export const TRAIN_USAGE = `metis train [--model FILE] [--dataset FILE] [--scheduler ${CURRICULA.join("|")}] [--steps N] [--seed S] [--batch N] [--group N] [--lr X] [--max-tokens N] [--checkpoint-every N] [--runs DIR] [--resume RUN_DIR [--steps N]] [--json]`;
+export const TRAIN_USAGE = `metis train [--model FILE] [--dataset FILE] [--scheduler ${CURRICULA.join("|")}] [--steps N] [--seed S] [--batch N] [--group N] [--lr X] [--max-tokens N] [--checkpoint-every N] [--preset workbench|paper] [--runs DIR] [--resume RUN_DIR [--steps N]] [--json]`;
 
 const BUILTIN_MODEL = "resources/models/metis-tiny.gguf";
 const BUILTIN_DATASET = "resources/datasets/synthetic-train.jsonl";
@@ -19,7 +20,7 @@ export async function trainCommand(argv: string[]): Promise<string> {
     options: {
       model: { type: "string" }, dataset: { type: "string" }, scheduler: { type: "string" }, steps: { type: "string" }, seed: { type: "string" },
       batch: { type: "string" }, group: { type: "string" }, lr: { type: "string" }, runs: { type: "string", default: "runs" }, resume: { type: "string" }, "checkpoint-every": { type: "string" }, "max-tokens": { type: "string" },
-      json: { type: "boolean", default: false },
+      preset: { type: "string" }, json: { type: "boolean", default: false },
     },
   });
   const lines: StepMetrics[] = [];
@@ -34,7 +35,7 @@ export async function trainCommand(argv: string[]): Promise<string> {
   };
   const run = values.resume
     ? await RftRun.resume(values.resume, onEvent, values.steps ? { steps: numberOption("steps", values.steps, 0, { integer: true, min: 1 }) } : {})
-    : await RftRun.create(values.runs, {
+    : await RftRun.create(values.runs, withPreset(choiceOption("preset", values.preset, ["workbench", "paper"] as const, "workbench"), {
         model: values.model ?? BUILTIN_MODEL,
         dataset: values.dataset ?? BUILTIN_DATASET,
         // The built-in dataset comes with a held-out split: measure it as the run goes.
@@ -47,7 +48,7 @@ export async function trainCommand(argv: string[]): Promise<string> {
         ...(values.lr ? { learningRate: numberOption("lr", values.lr, 0, { min: 0, max: 1 }) } : {}),
         ...(values["checkpoint-every"] ? { checkpointEvery: numberOption("checkpoint-every", values["checkpoint-every"], 0, { integer: true, min: 1 }) } : {}),
         ...(values["max-tokens"] ? { maxTokens: numberOption("max-tokens", values["max-tokens"], 0, { integer: true, min: 1 }) } : {}),
-      }, onEvent);
+      }), onEvent);
   // Ctrl-C pauses at the next step boundary (with a checkpoint) instead of losing the step.
   const onSigint = (): void => run.pause();
   process.on("SIGINT", onSigint);

@@ -3,7 +3,7 @@ import type { TaskRow } from "../datasets/task-row.js";
 import { Rng } from "../util/rng.js";
 import { emptyCurriculumState, recordOutcome, type Judgment, type SelectContext } from "./curriculum.js";
 import { zeroVarianceStreak } from "./greso.js";
-import { judgmentReward, pickExamples, DEFAULT_METIS } from "./metis.js";
+import { judgmentReward, movingBaselineAdvantages, pickExamples, DEFAULT_METIS } from "./metis.js";
 import { posterior, sampleBeta } from "./mopps.js";
 import { CURRICULA, makeCurriculum } from "./registry.js";
 
@@ -95,5 +95,22 @@ describe("curricula", () => {
     expect(judgmentReward(0.1, 0.2)).toBeCloseTo(0.6, 10);
     expect(judgmentReward(0.9, 0)).toBe(0);
     expect(judgmentReward(null, 0.1)).toBe(0);
+    // The paper's squared error: 1 − (4(v̂ − v))².
+    expect(judgmentReward(0.1, 0.2, "squared")).toBeCloseTo(1 - 0.16, 10);
+    expect(judgmentReward(0.2, 0.2, "squared")).toBe(1);
+    expect(judgmentReward(0.25, 0, "squared")).toBe(0);
+    expect(judgmentReward(null, 0, "squared")).toBe(0);
+  });
+});
+
+describe("moving-average judgment baseline", () => {
+  it("starts from the first step's mean, then decays toward each step's mean", () => {
+    const first = movingBaselineAdvantages([1, 0.5], null);
+    expect(first.advantages).toEqual([0.25, -0.25]);
+    expect(first.baseline).toBeCloseTo(0.75, 12);
+    const second = movingBaselineAdvantages([0.5], first.baseline);
+    expect(second.advantages[0]).toBeCloseTo(-0.25, 12);
+    expect(second.baseline).toBeCloseTo(0.9 * 0.75 + 0.1 * 0.5, 12);
+    expect(movingBaselineAdvantages([], 0.3)).toEqual({ advantages: [], baseline: 0.3 });
   });
 });

@@ -23,6 +23,8 @@ export interface CurriculumState {
   prompts: Record<string, PromptRecord>;
   /** Outcomes in the order they were observed (ids), newest last: the METIS window reads it. */
   recent: { id: string; step: number; variance: number }[];
+  /** METIS with the paper's judgment update: the moving average of judgment rewards so far. */
+  judgmentBaseline?: number | null;
 }
 
 /** A judgment: the policy's completions for one candidate's judgment prompt. */

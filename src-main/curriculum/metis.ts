@@ -30,10 +30,28 @@ export const DEFAULT_METIS: MetisOptions = { poolFactor: 4, window: 6, examples:
 /** The largest variance of a reward in [0, 1]: the self-judgment reward's scale. */
 export const VARIANCE_SCALE = 0.25;
 
-/** The self-judgment reward of a prediction against the observed variance. */
-export function judgmentReward(predicted: number | null, observed: number): number {
+/** How a judgment is scored: "absolute" 1 − |v̂ − v| / 0.25 (this project's), "squared" 1 − (4(v̂ − v))² (the paper's). */
+export const JUDGMENT_REWARDS = ["absolute", "squared"] as const;
+export type JudgmentRewardKind = (typeof JUDGMENT_REWARDS)[number];
+
+/** The self-judgment reward of a prediction against the observed variance, in [0, 1]; 0 for an unparseable one. */
+export function judgmentReward(predicted: number | null, observed: number, kind: JudgmentRewardKind = "absolute"): number {
   if (predicted === null) return 0;
-  return Math.max(0, 1 - Math.abs(predicted - observed) / VARIANCE_SCALE);
+  const error = Math.abs(predicted - observed) / VARIANCE_SCALE;
+  return Math.max(0, kind === "squared" ? 1 - error * error : 1 - error);
+}
+
+/**
+ * REINFORCE advantages of judgment rewards against a moving-average baseline (the paper's choice,
+ * which works with one judgment per candidate where a group baseline would be zero). Returns the
+ * advantages and the baseline after this step: b ← decay·b + (1 − decay)·mean(rewards); a step
+ * with no baseline yet uses its own mean.
+ */
+export function movingBaselineAdvantages(rewards: readonly number[], baseline: number | null, decay = 0.9): { advantages: number[]; baseline: number | null } {
+  if (rewards.length === 0) return { advantages: [], baseline };
+  const m = rewards.reduce((a, b) => a + b, 0) / rewards.length;
+  const b = baseline ?? m;
+  return { advantages: rewards.map((r) => r - b), baseline: decay * b + (1 - decay) * m };
 }
 
 /** In-context examples from the state's recent outcomes. */

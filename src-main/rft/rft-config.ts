@@ -1,6 +1,7 @@
 // The configuration of an RFT run: one zod schema, every field with a default and a doc. The
 // resolved config is saved with the run and in every checkpoint.
 import { z } from "zod";
+import { JUDGMENT_REWARDS } from "../curriculum/metis.js";
 import { CURRICULA } from "../curriculum/registry.js";
 import { AGGREGATIONS } from "../train/losses.js";
 import { LORA_TARGETS } from "../train/llama/param-table.js";
@@ -45,6 +46,10 @@ export const RftConfigSchema = z.object({
   metisExploration: z.number().min(0).max(1).default(0.25),
   /** Weight of the self-judgment loss in the joint objective. */
   judgmentWeight: z.number().min(0).max(10).default(0.5),
+  /** How a judgment is scored against the observed variance (see curriculum/metis.ts). */
+  judgmentReward: z.enum(JUDGMENT_REWARDS).default("absolute"),
+  /** Judgment advantages: "group" (centred within a candidate's J samples) or "moving-average" (REINFORCE against a running mean, the paper's). */
+  judgmentBaseline: z.enum(["group", "moving-average"]).default("group"),
   /** Held-out rows to measure pass rate on (JSONL); none disables it. */
   evalDataset: z.string().min(1).optional(),
   /** Measure the held-out pass rate every N steps, on this many rows with this many samples each. */
@@ -75,6 +80,31 @@ export type RftConfigInput = z.input<typeof RftConfigSchema>;
 export const PATCHABLE = ["steps", "scheduler", "learningRate", "temperature", "judgmentWeight", "metisExploration", "metisPoolFactor", "metisWindow", "metisExamples", "metisJudgmentSamples"] as const;
 export const RftPatchSchema = RftConfigSchema.pick(Object.fromEntries(PATCHABLE.map((k) => [k, true])) as { [K in (typeof PATCHABLE)[number]]: true }).partial().strict();
 export type RftPatch = z.infer<typeof RftPatchSchema>;
+
+/**
+ * METIS as the paper describes it (arXiv 2605.11235; ../shared/research/metis.md): K = 3 recent
+ * examples, the top B of the pool with no exploration share, squared-error judgment reward,
+ * λ = 0.01, one judgment per candidate trained by REINFORCE against a moving-average baseline,
+ * task advantages without per-prompt std scaling (Dr. GRPO). The pool factor m is not given there.
+ */
+export const PAPER_PRESET = {
+  metisWindow: 3,
+  metisExploration: 0,
+  metisJudgmentSamples: 1,
+  judgmentWeight: 0.01,
+  judgmentReward: "squared",
+  judgmentBaseline: "moving-average",
+  scaleAdvantages: false,
+} as const satisfies Partial<RftConfig>;
+
+/** Named sets of defaults: "workbench" (the schema's own) or "paper". */
+export const PRESETS = { workbench: {}, paper: PAPER_PRESET } as const;
+export type PresetName = keyof typeof PRESETS;
+
+/** A config built on a preset's defaults; fields given explicitly win. */
+export function withPreset(preset: PresetName, input: RftConfigInput): RftConfigInput {
+  return { ...PRESETS[preset], ...input };
+}
 
 /** Validate and complete a config; the error lists each bad field. */
 export function resolveRftConfig(input: RftConfigInput): RftConfig {

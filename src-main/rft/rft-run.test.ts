@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { RunStore } from "../store/run-store.js";
 import { useTempDir } from "../testing/temp-dir.js";
+import { withPreset } from "./rft-config.js";
 import { RftRun, type StepMetrics } from "./rft-run.js";
 
 const root = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
@@ -46,6 +47,19 @@ describe("RFT loop", () => {
     const latest = (d: string): string => readdirSync(d).filter((f) => f.startsWith("adapter-")).sort().at(-1)!;
     expect(readFileSync(join(dir, latest(dir)))).toEqual(readFileSync(join(finalA, latest(finalA))));
   }, 180_000);
+
+  it("the paper's METIS preset: one judgment per candidate, trained against a moving-average baseline", async () => {
+    const seen: StepMetrics[] = [];
+    const run = await RftRun.create(tmp.path("paper"), withPreset("paper", { ...base, steps: 3, scheduler: "metis" }), (e) => e.type === "step" && seen.push(e.metrics));
+    expect(await run.run()).toBe("finished");
+    const store = await RunStore.open(run.store.dir);
+    expect(store.run.data.config).toMatchObject({ metisWindow: 3, metisExploration: 0, metisJudgmentSamples: 1, judgmentWeight: 0.01, judgmentReward: "squared", judgmentBaseline: "moving-average", scaleAdvantages: false });
+    expect(typeof store.curriculum.data.judgmentBaseline).toBe("number");
+    // Judgment sequences join the update (one per judged, rolled-out candidate).
+    expect(seen.some((m) => (m.info["train/judgmentTrainTokens"] ?? 0) > 0)).toBe(true);
+    expect(seen.every((m) => m.info["metis/examples"]! <= 3)).toBe(true);
+    await run.dispose();
+  }, 120_000);
 
   it("applies a change of scheduler and learning rate at the next step and records it", async () => {
     const seen: StepMetrics[] = [];

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { recordOutcome, recordPrediction, type CurriculumState, type Judgment, type Selection } from "../curriculum/curriculum.js";
 import { compactPrompt, parseJudgment } from "../curriculum/judgment-format.js";
 import { evaluateRows, passes } from "../eval/evaluate.js";
-import { judgmentReward, VARIANCE_SCALE } from "../curriculum/metis.js";
+import { judgmentReward, movingBaselineAdvantages, VARIANCE_SCALE } from "../curriculum/metis.js";
 import { makeCurriculum } from "../curriculum/registry.js";
 import { readTaskRows } from "../datasets/default-datasets.js";
 import type { TaskRow } from "../datasets/task-row.js";
@@ -311,6 +311,7 @@ export class RftRun {
       recordOutcome(state, g.row.id, { step, ...outcome, samples: scored.length });
     }
     const judgeErrors: number[] = [];
+    const judged: { completions: Judgment["completions"]; rewards: number[] }[] = [];
     const judgedPairs: { predicted: number; observed: number }[] = [];
     for (const j of selection.judgments ?? []) {
       recordPrediction(state, j.id, step, j.predicted);
@@ -321,7 +322,11 @@ export class RftRun {
         judgedPairs.push({ predicted: j.predicted, observed: obs.variance });
       }
       if (this.config.judgmentWeight === 0) continue;
-      const jr = j.completions.map((c) => judgmentReward(c.predicted, obs.variance));
+      const jr = j.completions.map((c) => judgmentReward(c.predicted, obs.variance, this.config.judgmentReward));
+      if (this.config.judgmentBaseline === "moving-average") {
+        judged.push({ completions: j.completions, rewards: jr });
+        continue;
+      }
       const [ja] = groupAdvantages([jr], { scaleByStd: this.config.scaleAdvantages, eps: 1e-6 });
       j.completions.forEach((c, k) => {
         if (ja![k] === 0) return;
@@ -329,6 +334,19 @@ export class RftRun {
         timing.judgmentTrainTokens += c.promptTokens.length + c.tokens.length;
         // The joint objective: task loss + λ · judgment loss, as λ-scaled advantages in one batch.
         seqAdvantages.push(this.config.judgmentWeight * ja![k]!);
+      });
+    }
+
+    // The paper's judgment update: REINFORCE against a moving average of judgment rewards.
+    if (judged.length > 0 && this.config.judgmentWeight > 0) {
+      const all = judged.flatMap((g) => g.completions.map((c, k) => ({ c, r: g.rewards[k]! })));
+      const { advantages, baseline } = movingBaselineAdvantages(all.map((x) => x.r), state.judgmentBaseline ?? null);
+      state.judgmentBaseline = baseline;
+      all.forEach(({ c }, k) => {
+        if (advantages[k] === 0) return;
+        sequences.push({ tokens: [...c.promptTokens, ...c.tokens], completionStart: c.promptTokens.length });
+        timing.judgmentTrainTokens += c.promptTokens.length + c.tokens.length;
+        seqAdvantages.push(this.config.judgmentWeight * advantages[k]!);
       });
     }
 

@@ -1,14 +1,31 @@
 // A run on disk: run.json (config, status, step, history of changes) and curriculum.json
 // (per-prompt outcomes and predictions) as lowdb documents written atomically (temporary file +
 // rename), metrics.jsonl appended one line per step, checkpoints/<step>/ directories.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Low } from "lowdb";
 import { JSONFile } from "lowdb/node";
 import { emptyCurriculumState, type CurriculumState } from "../curriculum/curriculum.js";
 import type { RftConfig, RftPatch } from "../rft/rft-config.js";
 
-export type RunStatus = "created" | "running" | "paused" | "stopped" | "finished" | "failed";
+export const RUN_STATUSES = ["created", "running", "paused", "stopped", "finished", "failed"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** A run file that cannot be used: the file and what is wrong with it. */
+export class RunFileError extends Error {
+  override name = "RunFileError";
+  constructor(
+    readonly file: string,
+    readonly detail: string,
+  ) {
+    super(`${file}: ${detail}`);
+  }
+}
+
+/** A checkpoint directory being written: `step-0000012.tmp-<pid>` (train/checkpoint.ts). */
+const TMP_CHECKPOINT = /^step-\d+\.tmp-(\d+)$/;
+/** A complete checkpoint, or its copy moved aside while a newer one of the same step replaced it. */
+const COMPLETE_CHECKPOINT = /^step-\d+(\.old)?$/;
 
 /** What run.json holds. */
 export interface RunRecord {
@@ -41,15 +58,20 @@ export class RunStore {
     return store;
   }
 
-  /** Open an existing run. */
+  /** Open an existing run; a corrupt file is a RunFileError naming it and what is wrong. Stale checkpoint directories are removed. */
   static async open(dir: string): Promise<RunStore> {
-    if (!existsSync(join(dir, "run.json"))) throw new Error(`${dir}: no run.json (not a run directory)`);
-    const run = new Low(new JSONFile<RunRecord>(join(dir, "run.json")), null as unknown as RunRecord);
-    const curriculum = new Low(new JSONFile<CurriculumState>(join(dir, "curriculum.json")), emptyCurriculumState());
-    await run.read();
-    await curriculum.read();
-    if (!run.data?.config) throw new Error(`${join(dir, "run.json")}: unreadable run record`);
-    return new RunStore(dir, run, curriculum);
+    const runPath = join(dir, "run.json");
+    const curriculumPath = join(dir, "curriculum.json");
+    if (!existsSync(runPath)) throw new Error(`${dir}: no run.json (not a run directory)`);
+    const run = new Low(new JSONFile<RunRecord>(runPath), null as unknown as RunRecord);
+    const curriculum = new Low(new JSONFile<CurriculumState>(curriculumPath), emptyCurriculumState());
+    await readDocument(run, runPath);
+    checkRunRecord(run.data, runPath);
+    await readDocument(curriculum, curriculumPath);
+    checkCurriculum(curriculum.data, curriculumPath);
+    const store = new RunStore(dir, run, curriculum);
+    store.removeStaleCheckpoints();
+    return store;
   }
 
   /** Append one metrics line (a partially written last line is skipped by readMetrics). */
@@ -85,10 +107,104 @@ export class RunStore {
 
   /** The newest complete checkpoint, if any. */
   latestCheckpoint(): string | null {
-    const dir = join(this.dir, "checkpoints");
-    if (!existsSync(dir)) return null;
-    const complete = readdirSync(dir).filter((d) => /^step-\d+(\.old)?$/.test(d) && existsSync(join(dir, d, "checkpoint.json"))).sort();
-    const last = complete.at(-1);
-    return last ? join(dir, last.replace(/\.old$/, "")) : null;
+    const last = this.completeCheckpoints()[0];
+    return last ? last.replace(/\.old$/, "") : null;
   }
+
+  /**
+   * Every complete checkpoint directory (one holding checkpoint.json), newest first; a step's
+   * moved-aside `.old` copy comes right after the step's own directory. Resume tries them in order.
+   */
+  checkpointCandidates(): string[] {
+    return this.completeCheckpoints();
+  }
+
+  private completeCheckpoints(): string[] {
+    const dir = join(this.dir, "checkpoints");
+    if (!existsSync(dir)) return [];
+    // Names sort by step (zero-padded); "step-N" before "step-N.old" once reversed needs the explicit order.
+    const names = readdirSync(dir).filter((d) => COMPLETE_CHECKPOINT.test(d) && existsSync(join(dir, d, "checkpoint.json")));
+    const key = (d: string): [number, number] => [Number(/\d+/.exec(d)![0]), d.endsWith(".old") ? 0 : 1];
+    names.sort((a, b) => key(b)[0] - key(a)[0] || key(b)[1] - key(a)[1]);
+    return names.map((d) => join(dir, d));
+  }
+
+  /**
+   * Remove `step-N.tmp-PID` directories a crashed save left behind: those whose process is gone,
+   * and those older than the newest complete checkpoint (its PID may since belong to another
+   * process). A save in progress is newer than every complete checkpoint, and its process lives.
+   */
+  removeStaleCheckpoints(): string[] {
+    const dir = join(this.dir, "checkpoints");
+    if (!existsSync(dir)) return [];
+    const newest = this.completeCheckpoints()[0];
+    const newestTime = newest ? statSync(newest).mtimeMs : -Infinity;
+    const removed: string[] = [];
+    for (const name of readdirSync(dir)) {
+      const m = TMP_CHECKPOINT.exec(name);
+      if (!m) continue;
+      const path = join(dir, name);
+      if (processAlive(Number(m[1])) && statSync(path).mtimeMs >= newestTime) continue;
+      rmSync(path, { recursive: true, force: true });
+      removed.push(path);
+    }
+    return removed;
+  }
+}
+
+/** Whether a process with this id exists (signal 0 checks without sending anything). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to another user.
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Read a lowdb document; a file that is not JSON is a RunFileError naming it. */
+async function readDocument<T>(doc: Low<T>, path: string): Promise<void> {
+  try {
+    await doc.read();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err instanceof SyntaxError) {
+      const empty = statSync(path).size === 0;
+      throw new RunFileError(path, empty ? "is empty (expected a JSON object; the file was cut short)" : `is not valid JSON (${err.message})`);
+    }
+    throw new RunFileError(path, `cannot read: ${err.message}`);
+  }
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "string") return "a string";
+  return typeof v === "object" ? "an object" : `${typeof v} ${String(v)}`;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** run.json must hold a run record: the fields the loop and the app read, with their types. */
+function checkRunRecord(data: unknown, path: string): asserts data is RunRecord {
+  if (!isObject(data)) throw new RunFileError(path, `expected a run record (a JSON object), found ${kindOf(data)}`);
+  const expect = (ok: boolean, field: string, what: string): void => {
+    if (!ok) throw new RunFileError(path, `field "${field}" should be ${what}, found ${field in data ? kindOf(data[field]) : "nothing"}`);
+  };
+  expect(typeof data.id === "string", "id", "a string");
+  expect(isObject(data.config), "config", "an object (the run's settings)");
+  expect((RUN_STATUSES as readonly unknown[]).includes(data.status), "status", `one of ${RUN_STATUSES.join(", ")}`);
+  expect(Number.isInteger(data.step) && (data.step as number) >= 0, "step", "a whole number ≥ 0");
+  expect(Array.isArray(data.history), "history", "an array");
+  expect(data.lastCheckpoint === null || data.lastCheckpoint === undefined || typeof data.lastCheckpoint === "string", "lastCheckpoint", "a string or null");
+}
+
+/** curriculum.json must hold the per-prompt state: `prompts` by id and the `recent` window. */
+function checkCurriculum(data: unknown, path: string): asserts data is CurriculumState {
+  if (!isObject(data)) throw new RunFileError(path, `expected the curriculum state (a JSON object), found ${kindOf(data)}`);
+  if (!isObject(data.prompts)) throw new RunFileError(path, `field "prompts" should be an object of per-prompt records, found ${"prompts" in data ? kindOf(data.prompts) : "nothing"}`);
+  if (!Array.isArray(data.recent)) throw new RunFileError(path, `field "recent" should be an array, found ${"recent" in data ? kindOf(data.recent) : "nothing"}`);
 }

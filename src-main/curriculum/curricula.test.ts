@@ -5,6 +5,7 @@ import { emptyCurriculumState, recordOutcome, type Judgment, type SelectContext 
 import { zeroVarianceStreak } from "./greso.js";
 import { judgmentReward, movingBaselineAdvantages, pickExamples, DEFAULT_METIS } from "./metis.js";
 import { posterior, sampleBeta } from "./mopps.js";
+import { fitValueHead, pclCurriculum, predictValue, projectFeatures } from "./pcl.js";
 import { CURRICULA, makeCurriculum } from "./registry.js";
 
 const rows: TaskRow[] = Array.from({ length: 40 }, (_, i) => ({ id: `p${i}`, prompt: `Q: ${i}+1=?\nA:`, reward: { kind: "math", answer: String(i + 1) } }));
@@ -14,7 +15,7 @@ const ctx = (seed: number, judge: SelectContext["judge"] = noJudge): SelectConte
 describe("curricula", () => {
   it("are registered by name; an unknown name lists the valid ones", () => {
     for (const name of CURRICULA) expect(makeCurriculum(name).name).toBe(name);
-    expect(() => makeCurriculum("random")).toThrow('unknown scheduler "random" (valid: metis, uniform, dapo, greso, mopps)');
+    expect(() => makeCurriculum("random")).toThrow('unknown scheduler "random" (valid: metis, uniform, dapo, greso, mopps, pcl)');
   });
 
   it("uniform: a batch of distinct prompts, reproducible for a seed", async () => {
@@ -112,5 +113,44 @@ describe("moving-average judgment baseline", () => {
     expect(second.advantages[0]).toBeCloseTo(-0.25, 12);
     expect(second.baseline).toBeCloseTo(0.9 * 0.75 + 0.1 * 0.5, 12);
     expect(movingBaselineAdvantages([], 0.3)).toEqual({ advantages: [], baseline: 0.3 });
+  });
+});
+
+describe("PCL: a value head on the policy's embeddings", () => {
+  it("the ridge fit recovers a linear rule and predictions are clipped to [0, 1]", () => {
+    const rng = new Rng(4);
+    const xs = Array.from({ length: 200 }, () => [rng.normal(), rng.normal(), rng.normal()]);
+    const ys = xs.map((x) => 0.5 + 0.2 * x[0]! - 0.1 * x[2]!);
+    const head = fitValueHead(xs, ys, 1e-6);
+    expect(head.w[0]).toBeCloseTo(0.2, 4);
+    expect(head.w[1]).toBeCloseTo(0, 4);
+    expect(head.w[2]).toBeCloseTo(-0.1, 4);
+    expect(head.b).toBeCloseTo(0.5, 4);
+    expect(predictValue(head, [10, 0, 0])).toBe(1);
+    expect(predictValue(head, [-10, 0, 0])).toBe(0);
+  });
+
+  it("projects wide features to a fixed lower dimension, the same way every time", () => {
+    const x = Array.from({ length: 600 }, (_, i) => Math.sin(i));
+    expect(projectFeatures(x, 64)).toHaveLength(64);
+    expect(projectFeatures(x, 64)).toEqual(projectFeatures(x, 64));
+    expect(projectFeatures([1, 2], 64)).toEqual([1, 2]);
+  });
+
+  it("chooses the candidates predicted nearest p = ½ once it has outcomes, uniformly before", async () => {
+    // Embedding: the prompt's number; outcome: easy below 10, hard above 30, in between halfway.
+    const embed = async (prompts: string[]): Promise<number[][]> => prompts.map((p) => [Number(/Q: (\d+)/.exec(p)![1])]);
+    const truth = (i: number): number => (i < 10 ? 1 : i > 30 ? 0 : 1 - (i - 10) / 20);
+    const pcl = pclCurriculum({ poolFactor: 5, target: 0.5, window: 256, ridge: 1e-3, maxDims: 256 });
+    const cold = await pcl.select(rows, emptyCurriculumState(), { ...ctx(5), embed });
+    expect(cold.chosen).toHaveLength(8);
+    expect(cold.info["pcl/trainPoints"]).toBe(0);
+    const state = emptyCurriculumState();
+    rows.forEach((r, i) => recordOutcome(state, r.id, { step: 1, mean: truth(i), variance: truth(i) * (1 - truth(i)), samples: 8 }));
+    const warm = await pcl.select(rows, state, { ...ctx(5), embed });
+    expect(warm.info["pcl/trainPoints"]).toBe(40);
+    const distance = (ids: string[]): number => ids.reduce((a, id) => a + Math.abs(truth(Number(id.slice(1))) - 0.5), 0) / ids.length;
+    expect(distance(warm.chosen.map((r) => r.id))).toBeLessThan(distance(cold.chosen.map((r) => r.id)));
+    await expect(pcl.select(rows, state, ctx(5))).rejects.toThrow(/needs the policy's embeddings/);
   });
 });

@@ -44,6 +44,8 @@ export interface SelectContext {
   batchSize: number;
   /** Ask the policy to judge candidates (METIS); absent for curricula that do not need it. */
   judge: (prompts: { id: string; prompt: string }[]) => Promise<Judgment[]>;
+  /** The policy model's embedding of each prompt (PCL's value head reads it); absent where not offered. */
+  embed?: (prompts: string[]) => Promise<number[][]>;
 }
 
 /** A curriculum's choice for one step. */

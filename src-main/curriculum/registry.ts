@@ -4,9 +4,10 @@ import { dapoCurriculum } from "./dapo.js";
 import { gresoCurriculum } from "./greso.js";
 import { DEFAULT_METIS, metisCurriculum, type MetisOptions } from "./metis.js";
 import { moppsCurriculum } from "./mopps.js";
+import { pclCurriculum } from "./pcl.js";
 import { uniformCurriculum } from "./uniform.js";
 
-export const CURRICULA = ["metis", "uniform", "dapo", "greso", "mopps"] as const;
+export const CURRICULA = ["metis", "uniform", "dapo", "greso", "mopps", "pcl"] as const;
 export type CurriculumName = (typeof CURRICULA)[number];
 
 /** Build the curriculum `name`. */
@@ -17,6 +18,7 @@ export function makeCurriculum(name: string, metis: MetisOptions = DEFAULT_METIS
     case "dapo": return dapoCurriculum();
     case "greso": return gresoCurriculum();
     case "mopps": return moppsCurriculum();
+    case "pcl": return pclCurriculum();
     default: throw new Error(`unknown scheduler "${name}" (valid: ${CURRICULA.join(", ")})`);
   }
 }

@@ -61,6 +61,15 @@ describe("RFT loop", () => {
     await run.dispose();
   }, 120_000);
 
+  it("PCL picks prompts with a value head on the policy's embeddings once outcomes exist", async () => {
+    const seen: StepMetrics[] = [];
+    const run = await RftRun.create(tmp.path("pcl"), { ...base, batchSize: 4, steps: 4, scheduler: "pcl" }, (e) => e.type === "step" && seen.push(e.metrics));
+    expect(await run.run()).toBe("finished");
+    expect(seen.map((m) => m.info["pcl/trainPoints"])).toEqual([0, 4, 8, 12]);
+    expect(seen[3]!.info["pcl/fitAbsError"]).toBeGreaterThanOrEqual(0);
+    await run.dispose();
+  }, 120_000);
+
   it("applies a change of scheduler and learning rate at the next step and records it", async () => {
     const seen: StepMetrics[] = [];
     const run = await RftRun.create(tmp.path("patch"), { ...base, steps: 3, scheduler: "uniform" }, (e) => {

@@ -59,6 +59,7 @@ export class RftRun {
   private adapterPath: string | null = null;
   private adapterVersion = 0;
   private heldOutRows: TaskRow[] | null = null;
+  private readonly embeddings = new Map<string, number[]>();
   /** Time spent scoring completions in the current step. */
   private rewardMs = 0;
 
@@ -222,6 +223,13 @@ export class RftRun {
     this.adapterPath = path;
   }
 
+  /** Base-model embeddings of prompts, cached: they do not change during a run. */
+  private async embed(prompts: readonly string[]): Promise<number[][]> {
+    const missing = [...new Set(prompts.filter((p) => !this.embeddings.has(p)))];
+    if (missing.length > 0) (await this.engine.embed(missing)).forEach((v, i) => this.embeddings.set(missing[i]!, v));
+    return prompts.map((p) => this.embeddings.get(p)!);
+  }
+
   private async judge(prompts: { id: string; prompt: string }[]): Promise<Judgment[]> {
     if (prompts.length === 0) return [];
     const batch = await this.engine.generate(prompts.map((p) => p.prompt), this.config.metisJudgmentSamples, { temperature: 1, maxTokens: 8, seed: this.rng.nextU32(), stop: ["\n"] });
@@ -255,6 +263,7 @@ export class RftRun {
     const selectStart = performance.now();
     const selection: Selection = await curriculum.select(this.rows, state, {
       step, rng: this.rng, batchSize: this.config.batchSize,
+      embed: (prompts) => this.embed(prompts),
       judge: async (p) => {
         const t = performance.now();
         const out = await this.judge(p);

@@ -6,7 +6,7 @@
 // Several sequences in ONE context were measured returning another sequence's logits (see
 // shared/research/probe-findings.md); rollout-engine.test.ts re-scores sampled tokens
 // in isolation and fails on any mismatch, so a faster path can be adopted only when it passes.
-import { getLlama, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
+import { getLlama, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaEmbeddingContext, type LlamaModel, type Token } from "node-llama-cpp";
 import type { GgufFile } from "../gguf/reader.js";
 import { vetAdapterFile, vetModelFile } from "../model/vet-model-file.js";
 import { loadedAdapterCount, releaseAdapter } from "./adapter-release.js";
@@ -81,6 +81,8 @@ export function sharedPrefixLength(context: readonly number[], held: number, pro
 /** Generates completions from a GGUF model through llama.cpp. */
 export class RolloutEngine {
   private pool: PoolSlot[] = [];
+  private embedding: LlamaEmbeddingContext | null = null;
+  private embeddingContextSize = 0;
   private poolContextSize = 0;
   private adapter: { path: string; scale: number } | null;
   private busy: Promise<unknown> = Promise.resolve();
@@ -223,12 +225,31 @@ export class RolloutEngine {
     });
   }
 
+  /**
+   * The base model's embedding of each text (llama.cpp's pooled hidden state, no adapter): the
+   * features a learned value head reads (the PCL curriculum). One embedding context is kept.
+   */
+  embed(texts: readonly string[]): Promise<number[][]> {
+    return this.exclusive(async () => {
+      const longest = Math.max(1, ...texts.map((t) => this.tokenize(t).length));
+      if (!this.embedding || this.embeddingContextSize < longest + 1) {
+        await this.embedding?.dispose();
+        this.embeddingContextSize = contextSizeFor(longest + 1, this.model.trainContextSize);
+        this.embedding = await this.model.createEmbeddingContext({ contextSize: this.embeddingContextSize, threads: this.options.threads });
+      }
+      const out: number[][] = [];
+      for (const text of texts) out.push([...(await this.embedding.getEmbeddingFor(text)).vector]);
+      return out;
+    });
+  }
+
   /** Free every native resource. Safe to call more than once. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     await this.busy.catch(() => undefined);
     await this.disposePool();
+    await this.embedding?.dispose();
     await this.model.dispose();
   }
 

@@ -1,9 +1,13 @@
 // Electron main process: the window, the engine's utility process, and the relay between them.
 // It stays thin: everything that computes is in the engine, which runs the same under `metis serve`.
 import { join } from "node:path";
-import { app, BrowserWindow, dialog, ipcMain, session, shell, utilityProcess, type UtilityProcess } from "electron";
+import { pathToFileURL } from "node:url";
+import { app, BrowserWindow, dialog, ipcMain, session, shell, utilityProcess, type IpcMainInvokeEvent, type UtilityProcess } from "electron";
+import { ELECTRON_CSP_HEADER, ELECTRON_PAGE, isAllowedExternalUrl, isTrustedSender } from "./security-policy.js";
 
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+/** The renderer page, with the Electron CSP written into it at build time (electron.vite.config.ts). */
+const PAGE = join(import.meta.dirname, "../renderer", ELECTRON_PAGE);
+const PAGE_URL = pathToFileURL(PAGE).href;
 
 let engine: UtilityProcess | null = null;
 let window: BrowserWindow | null = null;
@@ -35,7 +39,15 @@ function startEngine(): UtilityProcess {
   return child;
 }
 
-ipcMain.handle("engine:command", (_e, command: unknown, params: unknown) => {
+/** Refuse IPC from anything but the app window's top frame showing the app's own page. */
+function assertTrustedSender(e: IpcMainInvokeEvent): void {
+  const frame = e.senderFrame;
+  const sender = { frameUrl: frame?.url ?? null, isTopFrame: frame !== null && frame.parent === null, fromAppWindow: window !== null && !window.isDestroyed() && e.sender === window.webContents };
+  if (!isTrustedSender(sender, PAGE_URL)) throw new Error("IPC refused: the sender is not the app's own page");
+}
+
+ipcMain.handle("engine:command", (e, command: unknown, params: unknown) => {
+  assertTrustedSender(e);
   if (typeof command !== "string") throw new Error("invalid command");
   engine ??= startEngine();
   const id = nextId++;
@@ -51,7 +63,8 @@ const DIALOG_FILTERS: Record<string, Electron.FileFilter[]> = {
 };
 
 // The native open dialog; the renderer names only which kind of file it wants.
-ipcMain.handle("dialog:open", async (_e, kind: unknown) => {
+ipcMain.handle("dialog:open", async (e, kind: unknown) => {
+  assertTrustedSender(e);
   const filters = typeof kind === "string" ? DIALOG_FILTERS[kind] : undefined;
   if (!filters || !window) throw new Error("invalid dialog request");
   const r = await dialog.showOpenDialog(window, { properties: ["openFile"], filters });
@@ -84,16 +97,19 @@ function createWindow(): BrowserWindow {
   w.once("ready-to-show", () => w.show());
   w.webContents.on("will-navigate", (event) => event.preventDefault());
   w.webContents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith("https://")) void shell.openExternal(url);
+    // Only allow-listed pages open, and in the user's browser: never a window of this app.
+    if (isAllowedExternalUrl(url)) void shell.openExternal(url);
     return { action: "deny" };
   });
-  void w.loadFile(join(import.meta.dirname, "../renderer/index.html"));
+  void w.loadFile(PAGE);
   return w;
 }
 
 void app.whenReady().then(() => {
-  session.defaultSession.webRequest.onHeadersReceived((details, callback) => callback({ responseHeaders: { ...details.responseHeaders, "Content-Security-Policy": [CSP] } }));
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => callback({ responseHeaders: { ...details.responseHeaders, "Content-Security-Policy": [ELECTRON_CSP_HEADER] } }));
+  // The app needs no permission: refuse requests, and answer every synchronous check "no".
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
   engine = startEngine();
   window = createWindow();
   app.on("activate", () => {

@@ -78,7 +78,18 @@ export type RftConfigInput = z.input<typeof RftConfigSchema>;
  * klCoef is not among them: turning the KL term on or off changes the training graph's inputs.
  */
 export const PATCHABLE = ["steps", "scheduler", "learningRate", "temperature", "judgmentWeight", "metisExploration", "metisPoolFactor", "metisWindow", "metisExamples", "metisJudgmentSamples"] as const;
-export const RftPatchSchema = RftConfigSchema.pick(Object.fromEntries(PATCHABLE.map((k) => [k, true])) as { [K in (typeof PATCHABLE)[number]]: true }).partial().strict();
+type PatchField = (typeof PATCHABLE)[number];
+/**
+ * A change names only the fields it changes. The config's defaults are unwrapped first: inside
+ * .partial() zod would still fill them and reset every field not named (a scheduler change put
+ * `steps` back to 100, a custom temperature back to 1).
+ */
+export const RftPatchSchema = z
+  .object(Object.fromEntries(PATCHABLE.map((k) => {
+    const field = RftConfigSchema.shape[k] as z.ZodType;
+    return [k, (field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : field).optional()];
+  })) as { [K in PatchField]: z.ZodOptional<z.ZodType<RftConfig[K]>> })
+  .strict();
 export type RftPatch = z.infer<typeof RftPatchSchema>;
 
 /**

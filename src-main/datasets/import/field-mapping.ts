@@ -59,8 +59,8 @@ export interface Preset {
   description: string;
   /** Whether records look like this format (used to suggest a preset). */
   detect: (first: Record<string, unknown>) => boolean;
-  /** Build the mapper; may read companion files (BFCL's answers). */
-  prepare: (path: string) => Promise<RecordMapper>;
+  /** Build the mapper; may read companion files (BFCL's answers: `answers`, else the sibling file). */
+  prepare: (path: string, companions?: { answers?: string }) => Promise<RecordMapper>;
 }
 
 interface BfclFunction {
@@ -107,11 +107,11 @@ export const PRESETS: Record<string, Preset> = {
   },
   bfcl: {
     name: "bfcl",
-    description: "BFCL: question + function; ground truth read from the sibling <name>.answer.json",
+    description: "BFCL: question + function; ground truth from the answer file given with it, else the sibling <name>.answer.json",
     detect: (r) => Array.isArray(r.question) && Array.isArray(r.function),
-    prepare: async (path) => {
-      const answerPath = path.replace(/\.json(l)?$/i, ".answer.json");
-      if (answerPath === path || !existsSync(answerPath)) throw new Error(`BFCL ground truth not found: expected ${answerPath}`);
+    prepare: async (path, companions = {}) => {
+      const answerPath = companions.answers ?? path.replace(/\.json(l)?$/i, ".answer.json");
+      if (answerPath === path || !existsSync(answerPath)) throw new Error(`BFCL ground truth not found: expected ${answerPath} (give the answer file with the questions)`);
       const answers = new Map((await readRecords(answerPath)).map((r: SourceRecord) => [String(r.value.id), r.value.ground_truth]));
       return (value) => {
         const id = text(value, "id");

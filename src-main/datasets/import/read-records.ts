@@ -53,18 +53,36 @@ export interface ReadRecordsOptions {
   maxBytes?: number;
 }
 
-/** Read every record of `path`. */
+/** A line (or item) of a file that could not be read as a record; the rest of the file still is. */
+export interface BadLine {
+  line: number;
+  message: string;
+}
+
+/** Read every record of `path`; a bad line throws (strict: companion files such as BFCL's answers). */
 export async function readRecords(path: string, options: ReadRecordsOptions = {}): Promise<SourceRecord[]> {
+  const { records, badLines } = await readRecordsSkippingBad(path, options);
+  const first = badLines[0];
+  if (first) throw new DatasetFileError(path, first.line, first.message);
+  return records;
+}
+
+/**
+ * Read the records of `path`, skipping lines that are not records (invalid JSON, a JSON value
+ * that is not an object, a malformed CSV row) and listing them: one bad line must not cost the
+ * whole file. Problems with the file itself (unreadable, over the cap, not JSON at all) still throw.
+ */
+export async function readRecordsSkippingBad(path: string, options: ReadRecordsOptions = {}): Promise<{ records: SourceRecord[]; badLines: BadLine[] }> {
   const format = formatOf(path);
   const maxBytes = options.maxBytes ?? MAX_DATASET_BYTES;
   const bytes = await readCapped(path, format === "parquet" ? maxBytes : Math.min(maxBytes, MAX_TEXT_BYTES));
-  if (format === "parquet") return readParquet(path, bytes);
+  if (format === "parquet") return { records: await readParquet(path, bytes), badLines: [] };
   // UTF-8 never decodes to more characters than bytes: under the cap, this string fits.
   const text = bytes.toString("utf8");
   switch (format) {
-    case "jsonl": return readJsonl(path, text);
+    case "jsonl": return jsonlLines(text);
     case "json": return readJson(path, text);
-    case "csv": return readCsv(path, text);
+    case "csv": return readCsv(text);
   }
 }
 
@@ -109,33 +127,43 @@ function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
-/** Records of JSONL text (one object per line), each with its line; errors name `path` and the line. */
+/** Records of JSONL text (one object per line), each with its line; the first bad line throws, naming `path` and the line. */
 export function readJsonl(path: string, text: string): SourceRecord[] {
-  const out: SourceRecord[] = [];
+  const { records, badLines } = jsonlLines(text);
+  const first = badLines[0];
+  if (first) throw new DatasetFileError(path, first.line, first.message);
+  return records;
+}
+
+/** JSONL text split into records and bad lines (1-based). */
+function jsonlLines(text: string): { records: SourceRecord[]; badLines: BadLine[] } {
+  const records: SourceRecord[] = [];
+  const badLines: BadLine[] = [];
   text.split(/\r?\n/).forEach((line, i) => {
     if (line.trim() === "") return;
     let value: unknown;
     try {
       value = JSON.parse(line);
     } catch (e) {
-      throw new DatasetFileError(path, i + 1, `not valid JSON: ${(e as Error).message}`);
+      badLines.push({ line: i + 1, message: `not valid JSON: ${(e as Error).message}` });
+      return;
     }
-    if (!isRecord(value)) throw new DatasetFileError(path, i + 1, "each line must be a JSON object");
-    out.push({ line: i + 1, value });
+    if (isRecord(value)) records.push({ line: i + 1, value });
+    else badLines.push({ line: i + 1, message: "each line must be a JSON object" });
   });
-  return out;
+  return { records, badLines };
 }
 
 /**
  * A JSON array of objects, or an object holding one (e.g. {"data": [...]}); lines are those of
  * each object's start. Files named .json that hold one object per line (as BFCL's do) are read as JSONL.
  */
-function readJson(path: string, text: string): SourceRecord[] {
+function readJson(path: string, text: string): { records: SourceRecord[]; badLines: BadLine[] } {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
-    if (/^\s*\{[^\n]*\}\s*\r?\n\s*\{/.test(text)) return readJsonl(path, text);
+    if (/^\s*\{[^\n]*\}\s*\r?\n\s*\{/.test(text)) return jsonlLines(text);
     throw new DatasetFileError(path, null, `not valid JSON: ${(e as Error).message}`);
   }
   const list = Array.isArray(value) ? value : isRecord(value) ? Object.values(value).find(Array.isArray) : undefined;
@@ -157,18 +185,27 @@ function readJson(path: string, text: string): SourceRecord[] {
       depth++;
     } else if (ch === "}" || ch === "]") depth--;
   }
-  return list.map((v, i) => {
-    if (!isRecord(v)) throw new DatasetFileError(path, starts[i] ?? null, `item ${i + 1} is not an object`);
-    return { line: starts[i] ?? i + 1, value: v };
+  const records: SourceRecord[] = [];
+  const badLines: BadLine[] = [];
+  list.forEach((v, i) => {
+    // Lines of non-object items are not counted by the scan above: name them by position.
+    if (isRecord(v)) records.push({ line: starts[records.length] ?? i + 1, value: v });
+    else badLines.push({ line: i + 1, message: `item ${i + 1} of the array is not an object` });
   });
+  return { records, badLines };
 }
 
-function readCsv(path: string, text: string): SourceRecord[] {
+/** CSV rows; a malformed row is listed (papaparse reports it) and left out. Lines assume one line per row. */
+function readCsv(text: string): { records: SourceRecord[]; badLines: BadLine[] } {
   const parsed = Papa.parse<Record<string, unknown>>(text, { header: true, skipEmptyLines: true, dynamicTyping: false });
-  const error = parsed.errors[0];
   // Row indices are data rows; the header is line 1.
-  if (error) throw new DatasetFileError(path, error.row !== undefined ? error.row + 2 : null, `CSV: ${error.message}`);
-  return parsed.data.map((value, i) => ({ line: i + 2, value }));
+  const bad = new Map<number, string>();
+  for (const e of parsed.errors) if (e.row !== undefined && !bad.has(e.row)) bad.set(e.row, `CSV: ${e.message}`);
+  const records: SourceRecord[] = [];
+  parsed.data.forEach((value, i) => {
+    if (!bad.has(i)) records.push({ line: i + 2, value });
+  });
+  return { records, badLines: [...bad].map(([row, message]) => ({ line: row + 2, message })) };
 }
 
 async function readParquet(path: string, bytes: Buffer): Promise<SourceRecord[]> {

@@ -116,6 +116,42 @@ describe("RFT loop", () => {
     expect((await RunStore.open(dir)).run.data.history).toMatchObject([{ step: 8, patch: { steps: 10 } }]);
   }, 180_000);
 
+  it("resume passes over a corrupt latest checkpoint to the previous good one", async () => {
+    const run = await RftRun.create(tmp.path("corrupt"), { ...base, batchSize: 2, steps: 4, checkpointEvery: 2, scheduler: "uniform" });
+    await run.run();
+    const dir = run.store.dir;
+    await run.dispose();
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(join(dir, "checkpoints", "step-0000004", "checkpoint.json"), "{ not json");
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (m: string) => warnings.push(m);
+    try {
+      const resumed = await RftRun.resume(dir);
+      expect(resumed.step).toBe(2);
+      expect(await resumed.run()).toBe("finished");
+      expect(resumed.step).toBe(4);
+      await resumed.dispose();
+    } finally {
+      console.warn = warn;
+    }
+    expect(warnings.join("\n")).toMatch(/skipped checkpoint .*step-0000004/);
+  }, 120_000);
+
+  it("non-finite weights stop the run with a clear error instead of finishing", async () => {
+    let poisoned = false;
+    const run: RftRun = await RftRun.create(tmp.path("nan"), { ...base, batchSize: 4, steps: 6, scheduler: "uniform" }, (e) => {
+      if (e.type !== "step" || poisoned) return;
+      // What a diverged update leaves behind: the trainable weights all NaN.
+      const params = (run as unknown as { policy: { engine: { params(): Record<string, Float32Array> } } }).policy.engine.params();
+      for (const p of Object.values(params)) p.fill(Number.NaN);
+      poisoned = true;
+    });
+    await expect(run.run()).rejects.toThrow(/non-finite|NaN/i);
+    expect((await RunStore.open(run.store.dir)).run.data.status).toBe("failed");
+    await run.dispose();
+  }, 120_000);
+
   it("a SIGKILL at a random moment leaves every file readable, and the run resumes", async () => {
     const runs = tmp.path("killed");
     const child = spawn(process.execPath, ["--import", "tsx", root("src-main/cli/index.ts"), "train", "--model", base.model, "--dataset", base.dataset, "--runs", runs, "--steps", "30", "--batch", "2", "--group", "4", "--max-tokens", "16", "--checkpoint-every", "1", "--scheduler", "uniform", "--json"], { stdio: "ignore" });

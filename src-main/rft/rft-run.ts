@@ -18,7 +18,8 @@ import { scoreCompletion } from "../rewards/score.js";
 import { RolloutEngine, type Completion } from "../rollout/rollout-engine.js";
 import { RunStore, type RunStatus } from "../store/run-store.js";
 import { groupAdvantages } from "../train/advantages.js";
-import { loadCheckpoint, saveCheckpoint } from "../train/checkpoint.js";
+import { loadLatestGoodCheckpoint, saveCheckpoint } from "../train/checkpoint.js";
+import { assertFiniteParams, assertFiniteStep } from "../train/finite-params.js";
 import { exportLoraGguf } from "../train/llama/export.js";
 import { loadLlamaWeights, type LlamaWeights } from "../train/llama/llama-weights.js";
 import type { PolicySequence } from "../train/llama/policy-batch.js";
@@ -99,9 +100,15 @@ export class RftRun {
     const store = await RunStore.open(runDir);
     const config = resolveRftConfig(store.run.data.config);
     const run = await RftRun.build(store, config, new Rng(config.seed), emit);
-    const checkpoint = store.latestCheckpoint();
-    if (checkpoint) {
-      const meta = loadCheckpoint<CheckpointExtra>(checkpoint, run.policy.engine);
+    // The newest checkpoint that loads (JSON, tensors, finite values, caller state); ones that do
+    // not are reported and passed over for the previous good one.
+    const loaded = loadLatestGoodCheckpoint<CheckpointExtra>(store, run.policy.engine, (extra) => {
+      const e = extra as Partial<CheckpointExtra> | null;
+      if (!e || !Array.isArray(e.rng) || typeof e.curriculum !== "object" || e.curriculum === null) throw new Error("its rng or curriculum state is missing");
+    });
+    for (const skipped of loaded?.skipped ?? []) console.warn(`metis: skipped checkpoint ${skipped.dir}: ${skipped.error}`);
+    if (loaded) {
+      const { meta, dir: checkpoint } = loaded;
       run.rng = new Rng(meta.extra.rng as unknown as RngState);
       store.curriculum.data = meta.extra.curriculum;
       // Checkpoints from before loopStep was stored are named after the loop step.
@@ -180,12 +187,13 @@ export class RftRun {
         await this.runStep();
         if (this.step % this.config.checkpointEvery === 0) await this.checkpoint();
       }
+      // Inside the try: a checkpoint that cannot be written fails the run instead of leaving it "running".
+      await this.checkpoint();
     } catch (e) {
       await this.setStatus("failed", (e as Error).message);
       throw e;
     }
     const status: RunStatus = this.stopRequested ? "stopped" : this.pauseRequested ? "paused" : "finished";
-    await this.checkpoint();
     await this.setStatus(status);
     return status;
   }
@@ -365,6 +373,9 @@ export class RftRun {
     if (sequences.length > 0) {
       const refLogp = this.reference ? await this.reference.logProbs(sequences) : undefined;
       update = await this.policy.update(sequences, { advantages: seqAdvantages, ...(refLogp ? { refLogp } : {}) });
+      // A non-finite loss or weight ends the run with a clear error before anything is saved from it.
+      assertFiniteStep(update, `${this.store.dir}: step ${step}`);
+      assertFiniteParams(this.policy.engine, `${this.store.dir}: after step ${step}`);
       await this.swapAdapter(step);
     }
 

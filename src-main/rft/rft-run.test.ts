@@ -5,6 +5,9 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { readTaskRows } from "../datasets/default-datasets.js";
+import { evaluateRows } from "../eval/evaluate.js";
+import { RolloutEngine } from "../rollout/rollout-engine.js";
 import { RunStore } from "../store/run-store.js";
 import { useTempDir } from "../testing/temp-dir.js";
 import { withPreset } from "./rft-config.js";
@@ -150,6 +153,29 @@ describe("RFT loop", () => {
     await expect(run.run()).rejects.toThrow(/non-finite|NaN/i);
     expect((await RunStore.open(run.store.dir)).run.data.status).toBe("failed");
     await run.dispose();
+  }, 120_000);
+
+  // The first rung of the learning ladder (npm run bench -- learn has all three): GRPO on one
+  // prompt the base model rarely solves must drive its pass rate to ≥ 0.9.
+  it("learns: one prompt repeated goes from rarely solved to ≥ 90 %", async () => {
+    const { writeFileSync, readdirSync: list } = await import("node:fs");
+    const row = readTaskRows(base.dataset).find((r) => r.id === "train-code-3-39")!;
+    writeFileSync(tmp.path("one.jsonl"), JSON.stringify(row) + "\n");
+    const passRate = async (adapter: string | null): Promise<number> => {
+      const engine = await RolloutEngine.load({ modelPath: base.model, adapter: adapter ? { path: adapter } : null });
+      try {
+        return (await evaluateRows(engine, [row], 32, { temperature: 1, maxTokens: 48, seed: 12 })).overall.passRate;
+      } finally {
+        await engine.dispose();
+      }
+    };
+    expect(await passRate(null)).toBeLessThan(0.5);
+    const run = await RftRun.create(tmp.path("one"), { ...base, dataset: tmp.path("one.jsonl"), batchSize: 2, groupSize: 8, maxTokens: 48, steps: 30, seed: 11, scheduler: "uniform" });
+    await run.run();
+    const dir = run.store.dir;
+    await run.dispose();
+    const adapter = join(dir, list(dir).filter((f) => f.startsWith("adapter-")).sort().at(-1)!);
+    expect(await passRate(adapter)).toBeGreaterThanOrEqual(0.9);
   }, 120_000);
 
   it("a SIGKILL at a random moment leaves every file readable, and the run resumes", async () => {

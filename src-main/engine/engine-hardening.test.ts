@@ -175,9 +175,10 @@ describe("uploads", () => {
     const imported = (await engine.handle("datasets.import", { source: preview.source, name: "tasks", mapping })) as { rows: number };
     expect(imported.rows).toBe(2);
 
-    const bad = await upload("bad.jsonl", Buffer.from('{"question": 1}\nroot:x:0:0:secret\n'));
+    // Bad lines are skipped and listed; a file with no readable line at all is refused.
+    const bad = await upload("bad.jsonl", Buffer.from("root:x:0:0:secret\n"));
     const error = await engine.handle("datasets.preview", { upload: bad }).catch((e: Error) => e.message);
-    expect(error).toMatch(/^bad\.jsonl:2: not valid JSON/);
+    expect(error).toMatch(/^bad\.jsonl:1: no readable records \(1 bad lines; first: not valid JSON/);
     expect(error).not.toMatch(/root|secret/);
     expect(readdirSync(tmp.path("user/uploads")).filter((f) => f.includes("bad"))).toEqual([]);
   });

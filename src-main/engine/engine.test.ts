@@ -18,13 +18,13 @@ describe("engine commands", () => {
     expect(models.filter((m) => m.builtin).map((m) => m.info.architecture)).toEqual(["llama"]);
     await expect(engine.handle("models.wipe", {})).rejects.toThrow('unknown command "models.wipe"');
     await expect(engine.handle("runs.pause", { runId: 5 })).rejects.toThrow(/runs.pause: invalid parameters: runId/);
-    await expect(engine.handle("datasets.preview", { path: root("../shared/datasets/gsm8k/test.jsonl"), mapping: { mapping: { prompt: 3 } } })).rejects.toThrow(/invalid field mapping/);
+    await expect(engine.handle("datasets.preview", { path: root("src-main/testing/fixtures/gsm8k/test.jsonl"), mapping: { mapping: { prompt: 3 } } })).rejects.toThrow(/invalid field mapping/);
 
-    engine.grant(root("../shared/datasets/gsm8k/test.jsonl")); // as the Electron host does when the user drops or picks it
-    const preview = (await engine.handle("datasets.preview", { path: root("../shared/datasets/gsm8k/test.jsonl") })) as { preset: string; records: number; source: string };
-    expect(preview).toMatchObject({ preset: "gsm8k", records: 1319 });
+    engine.grant(root("src-main/testing/fixtures/gsm8k/test.jsonl")); // as the Electron host does when the user drops or picks it
+    const preview = (await engine.handle("datasets.preview", { path: root("src-main/testing/fixtures/gsm8k/test.jsonl") })) as { preset: string; records: number; source: string };
+    expect(preview).toMatchObject({ preset: "gsm8k", records: 100 });
     const imported = (await engine.handle("datasets.import", { source: preview.source, name: "gsm8k", mapping: { preset: "gsm8k" } })) as { id: string; path: string; rows: number };
-    expect(imported.rows).toBe(1319);
+    expect(imported.rows).toBe(100);
     expect(existsSync(imported.path)).toBe(true);
 
     const events: EngineEvent[] = [];

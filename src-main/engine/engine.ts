@@ -8,8 +8,10 @@ import { basename, join } from "node:path";
 import { Low } from "lowdb";
 import { JSONFile } from "lowdb/node";
 import { TEST_FILE, TRAIN_FILE, readTaskRows } from "../datasets/default-datasets.js";
-import { importDataset, type MappingChoice } from "../datasets/import/import-dataset.js";
+import { importDataset, UnrecognisedFieldsError, type Companions, type MappingChoice } from "../datasets/import/import-dataset.js";
 import { FieldMappingSchema } from "../datasets/import/field-mapping.js";
+import { Keys } from "../gguf/constants.js";
+import { readGguf } from "../gguf/reader.js";
 import { readModelInfo, type ModelInfo } from "../model/model-info.js";
 import { Commands, isCommand, parseParams, type CommandName, type CommandResult, type EngineEvent } from "../protocol/protocol.js";
 import { RftConfigSchema, RftPatchSchema, type RftPatch } from "../rft/rft-config.js";
@@ -122,6 +124,8 @@ export class Engine {
         let info: ModelInfo;
         try {
           info = readModelInfo(path); // validates the file
+          const adapter = adapterReason(path);
+          if (adapter) throw new Error(`${path} is a LoRA adapter (${adapter}), not a model: it cannot be trained or run on its own. Add the base model it was made for; adapters trained here are exported from Runs.`);
         } catch (e) {
           if (upload) rmSync(path, { force: true }); // a rejected upload does not stay on disk
           throw new Error(quoteFree((e as Error).message, path).replaceAll(path, upload ? upload.name : path), { cause: e });
@@ -142,24 +146,35 @@ export class Engine {
         const p = parseParams("datasets.preview", raw);
         const choice = toChoice(p.mapping);
         const upload = p.upload ? this.uploads.take(p.upload) : null;
+        const answersUpload = p.answers?.upload ? this.uploads.take(p.answers.upload) : null;
         // Later previews of an upload (another mapping) name it by this source path, under user-data.
         const source = upload ? upload.path : this.files.check(p.path!);
+        const answers = answersUpload ? answersUpload.path : p.answers?.path ? this.files.check(p.answers.path) : null;
+        const names = new Map([[source, upload?.name ?? source], ...(answers ? [[answers, answersUpload?.name ?? answers] as const] : [])]);
+        const forget = (): void => {
+          for (const u of [upload, answersUpload]) if (u) rmSync(u.path, { force: true });
+        };
         let r: Awaited<ReturnType<typeof importDataset>>;
         try {
-          r = await importDataset(source, choice);
+          r = await importDataset(source, choice, answers ? { answers } : {});
         } catch (e) {
-          if (upload) rmSync(source, { force: true });
-          throw new Error(quoteFree((e as Error).message, source).replaceAll(source, upload ? upload.name : source), { cause: e });
+          // No preset matched: the preview still opens, with the fields a mapping can name.
+          if (e instanceof UnrecognisedFieldsError) return { source, answers, preset: "none", records: e.records, fields: e.fields, rows: [], errors: [] };
+          forget();
+          let message = quoteFree((e as Error).message, source);
+          for (const [path, name] of names) message = message.replaceAll(path, name);
+          throw new Error(message, { cause: e });
         }
-        return { source, preset: r.preset, records: r.records, rows: r.rows.slice(0, 20) as unknown as Record<string, unknown>[], errors: r.errors.slice(0, 200) };
+        return { source, answers, preset: r.preset, records: r.records, fields: [], rows: r.rows.slice(0, PREVIEW_ROWS) as unknown as Record<string, unknown>[], errors: r.errors.slice(0, 200) };
       }
       case "datasets.import": {
         const p = parseParams("datasets.import", raw);
         const choice = toChoice(p.mapping);
         const source = this.files.check(p.source);
+        const companions: Companions = p.answers ? { answers: this.files.check(p.answers) } : {};
         let r: Awaited<ReturnType<typeof importDataset>>;
         try {
-          r = await importDataset(source, choice);
+          r = await importDataset(source, choice, companions);
         } catch (e) {
           throw new Error(quoteFree((e as Error).message, source), { cause: e });
         }
@@ -312,12 +327,28 @@ export class Engine {
   }
 }
 
+/** Rows a dataset preview shows. */
+const PREVIEW_ROWS = 20;
+
 function safeInfo(path: string): ModelInfo | { error: string } {
   try {
+    const adapter = adapterReason(path);
+    // Registered before adapters were refused: listed, but not as something to train.
+    if (adapter) return { error: `a LoRA adapter (${adapter}), not a model` };
     return readModelInfo(path);
   } catch (e) {
     return { error: (e as Error).message };
   }
+}
+
+/** Why the GGUF at `path` is a LoRA adapter rather than a model (general.type or an adapter.type key), or null. */
+function adapterReason(path: string): string | null {
+  const file = readGguf(path);
+  const type = file.metadata.get(Keys.general.type)?.value;
+  // No quotes: error messages are passed through quoteFree, which elides quoted text.
+  if (type === "adapter") return "general.type is adapter";
+  if (file.metadata.has(Keys.adapter.type)) return `adapter.type is ${String(file.metadata.get(Keys.adapter.type)?.value)}`;
+  return null;
 }
 
 /** The protocol's mapping choice as the importer takes it; a custom mapping is validated here. */

@@ -7,8 +7,9 @@ import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { RftRun, type RftEvent } from "../rft/rft-run.js";
-import type { RftConfigInput, RftPatch } from "../rft/rft-config.js";
+import { resolveRftConfig, type RftConfigInput, type RftPatch } from "../rft/rft-config.js";
 import type { RunStatus } from "../store/run-store.js";
+import { checkPromptsFit } from "./preflight.js";
 
 /** What a run thread is started with. */
 export type RunWorkerData = { kind: "create"; runsDir: string; config: RftConfigInput } | { kind: "resume"; runDir: string; patch?: RftPatch };
@@ -27,6 +28,8 @@ export type FromRunWorker =
  * that appeared under `runsDir` during this call and still says "created" is this call's.
  */
 async function createCleanly(runsDir: string, config: RftConfigInput, emit: (e: RftEvent) => void): Promise<RftRun> {
+  // Before the run directory exists: a refused start leaves nothing behind.
+  await checkPromptsFit(resolveRftConfig(config));
   const before = new Set(readdirSync(runsDir));
   try {
     return await RftRun.create(runsDir, config, emit);

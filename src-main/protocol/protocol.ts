@@ -26,12 +26,15 @@ export const Commands = {
     result: z.record(z.string(), z.unknown()),
   },
   "datasets.list": { params: NoParams, result: z.array(z.record(z.string(), z.unknown())) },
+  // `answers`: a companion file read with the dataset (BFCL's ground truth), by path or upload; the
+  // result names it in `answers` for later previews and the import. `preset` is "none" when no
+  // preset recognises the records: `fields` then lists the first record's fields for a mapping.
   "datasets.preview": {
-    params: z.object({ ...FileRef, mapping: DatasetMapping.default("detect") }).strict().refine(oneFile, "give exactly one of path and upload"),
-    result: z.object({ source: z.string(), preset: z.string(), records: z.number(), rows: z.array(z.record(z.string(), z.unknown())), errors: z.array(z.object({ line: z.number(), message: z.string() })) }),
+    params: z.object({ ...FileRef, answers: z.object(FileRef).strict().refine(oneFile, "give exactly one of path and upload").optional(), mapping: DatasetMapping.default("detect") }).strict().refine(oneFile, "give exactly one of path and upload"),
+    result: z.object({ source: z.string(), answers: z.string().nullable(), preset: z.string(), records: z.number(), fields: z.array(z.string()), rows: z.array(z.record(z.string(), z.unknown())), errors: z.array(z.object({ line: z.number(), message: z.string() })) }),
   },
   "datasets.import": {
-    params: z.object({ source: z.string().min(1).max(4096), name: z.string().min(1).max(200), mapping: DatasetMapping.default("detect") }).strict(),
+    params: z.object({ source: z.string().min(1).max(4096), answers: z.string().min(1).max(4096).optional(), name: z.string().min(1).max(200), mapping: DatasetMapping.default("detect") }).strict(),
     result: z.record(z.string(), z.unknown()),
   },
   // Uploads (a browser cannot hand over a path): begin with the size, send chunks in order, finish;

@@ -31,6 +31,8 @@ export class UnrecognisedFieldsError extends DatasetFileError {
     line: number,
     /** The first record's fields, for a mapping editor. */
     readonly fields: string[],
+    /** Records read (valid or not). */
+    readonly records: number,
   ) {
     super(file, line, `no preset recognises these fields (${fields.join(", ") || "none"}); give a field mapping`);
   }
@@ -52,7 +54,7 @@ export async function importDataset(path: string, choice: MappingChoice = "detec
   let map;
   if (choice === "detect") {
     const preset = detectPreset(records[0]!.value);
-    if (!preset) throw new UnrecognisedFieldsError(path, records[0]!.line, Object.keys(records[0]!.value));
+    if (!preset) throw new UnrecognisedFieldsError(path, records[0]!.line, Object.keys(records[0]!.value), records.length + badLines.length);
     presetName = preset.name;
     map = await preset.prepare(path, companions);
   } else if ("preset" in choice) {

@@ -12,6 +12,8 @@ export interface Api {
   pathFor(file: File): string | null;
   /** The host's native open dialog (Electron), or null where the page's file input is used instead. */
   readonly openFile: ((kind: "model" | "dataset") => Promise<string | null>) | null;
+  /** Called once if the connection to the engine is lost (a browser's WebSocket closed); Electron's never closes. */
+  onClose(listener: () => void): void;
 }
 
 interface ElectronBridge {
@@ -30,6 +32,7 @@ export function connect(): Promise<Api> {
       pathFor: (f) => bridge.pathForFile(f),
       openFile: (kind) => bridge.openFile(kind),
       call: (c, p) => bridge.invoke(c, p) as never,
+      onClose: () => undefined,
       onEvent: (l) => bridge.onEvent((e) => {
         const parsed = EventSchema.safeParse(e);
         if (parsed.success) l(parsed.data);
@@ -44,6 +47,7 @@ function connectWebSocket(): Promise<Api> {
   const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/ws?token=${encodeURIComponent(token)}`);
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   const listeners = new Set<(e: EngineEvent) => void>();
+  const closeListeners = new Set<() => void>();
   let nextId = 1;
   ws.addEventListener("message", (m) => {
     const parsed = ServerMessageSchema.safeParse(JSON.parse(String(m.data)));
@@ -62,13 +66,16 @@ function connectWebSocket(): Promise<Api> {
   ws.addEventListener("close", () => {
     for (const p of pending.values()) p.reject(new Error("the connection to the engine closed"));
     pending.clear();
+    for (const l of closeListeners) l();
   });
   const api: Api = {
     host: "browser",
     pathFor: () => null,
     openFile: null,
+    onClose: (l) => void closeListeners.add(l),
     call: (command, params) =>
       new Promise((resolve, reject) => {
+        if (ws.readyState !== WebSocket.OPEN) return reject(new Error("not connected to the engine"));
         const id = nextId++;
         pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
         ws.send(JSON.stringify({ id, command, params }));

@@ -1,7 +1,10 @@
 // Application state: one class, fed by engine responses and events through one subscriber.
+import type { EngineEvent } from "../../../src-main/protocol/protocol";
 import type { Api } from "./api";
 import { HeatmapGrid } from "./heatmap-grid";
 import type { DatasetRow, ModelRow, PromptInfo, RunRecord, StepMetrics } from "./types";
+
+const RECONNECT_MS = 2000;
 
 export type Section = "models" | "datasets" | "new-run" | "run" | "runs";
 
@@ -50,26 +53,57 @@ export class AppState {
   notice = $state<string | null>(null);
   host = $state("");
 
+  /** False while the connection to the engine is lost: the page says so and its actions are disabled. */
+  connected = $state(true);
+
   /** Connect and load the lists. */
   async init(connect: () => Promise<Api>): Promise<void> {
     try {
-      const api = await connect();
-      this.api = api;
-      this.host = api.host;
-      api.onEvent((e) => {
-        const live = this.live;
-        if (e.type === "run.step" && live?.runId === e.runId) live.addStep(e.metrics as unknown as StepMetrics);
-        if (e.type === "run.status") {
-          if (live?.runId === e.runId) live.status = e.status;
-          if (e.error) this.error = `Run stopped with an error: ${e.error}`;
-          void this.refreshRuns();
-        }
-        if (e.type === "run.patch" && live?.runId === e.runId && live.run) live.run = { ...live.run, history: [...live.run.history, { step: e.step, patch: e.patch }] };
-      });
-      await Promise.all([this.refreshModels(), this.refreshDatasets(), this.refreshRuns()]);
+      await this.attach(await connect(), connect);
     } catch (e) {
       this.error = (e as Error).message;
     }
+  }
+
+  private async attach(api: Api, connect: () => Promise<Api>): Promise<void> {
+    this.api = api;
+    this.host = api.host;
+    api.onEvent((e) => this.onEvent(e));
+    api.onClose(() => {
+      this.connected = false;
+      void this.reconnect(connect);
+    });
+    await Promise.all([this.refreshModels(), this.refreshDatasets(), this.refreshRuns()]);
+  }
+
+  /** Retry every 2 s; a server that comes back (same address and token) is picked up again. */
+  private async reconnect(connect: () => Promise<Api>): Promise<void> {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, RECONNECT_MS));
+      let api: Api;
+      try {
+        api = await connect();
+      } catch {
+        continue;
+      }
+      this.connected = true;
+      this.error = null;
+      await this.attach(api, connect).catch((e: Error) => (this.error = e.message));
+      if (this.live) await this.openRun(this.live.runId);
+      return;
+    }
+  }
+
+  private onEvent(e: EngineEvent): void {
+    const live = this.live;
+    if (e.type === "run.step" && live?.runId === e.runId) live.addStep(e.metrics as unknown as StepMetrics);
+    if (e.type === "run.status") {
+      if (live?.runId === e.runId) live.status = e.status;
+      if (e.error) this.error = `Run stopped with an error: ${e.error}`;
+      void this.refreshRuns();
+    }
+    // The change joins the history (a marker is drawn) and the config (the controls show it).
+    if (e.type === "run.patch" && live?.runId === e.runId && live.run) live.run = { ...live.run, config: { ...live.run.config, ...e.patch }, history: [...live.run.history, { step: e.step, patch: e.patch }] };
   }
 
   /** Run an engine call, showing its error where the user looks. */

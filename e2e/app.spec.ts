@@ -1,6 +1,8 @@
-// The whole app in Chromium against `metis serve`: drop the shared GSM8K file, map and import it,
+// The whole app in Chromium against `metis serve`: drop the GSM8K sample, map and import it,
 // start a METIS run on the built-in model, watch the heatmap and curves update, pause, change the
-// scheduler, resume, stop. Screenshots of every screen go to e2e/artifacts/.
+// scheduler, resume, stop; import BFCL with its answer file and a CSV through the mapping editor;
+// a uniform run with a learning-rate change; compare both runs; lose the server. Datasets are the
+// samples in src-main/testing/fixtures, so a clone passes alone. Screenshots go to e2e/artifacts/.
 import { readFileSync, writeFileSync } from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
 import { serve, type Served } from "./serve.js";
@@ -12,6 +14,27 @@ test.beforeAll(async () => {
 test.afterAll(() => server.stop());
 
 const shot = (page: Page, name: string) => page.screenshot({ path: `e2e/artifacts/${name}.png`, fullPage: true });
+const FIXTURES = "src-main/testing/fixtures";
+
+/** Drop `files` (name → bytes) on the element with `testId`, as one real drop event. */
+async function drop(page: Page, testId: string, files: Record<string, Buffer>): Promise<void> {
+  const payload = Object.entries(files).map(([name, bytes]) => ({ name, base64: bytes.toString("base64") }));
+  const dataTransfer = await page.evaluateHandle((list) => {
+    const dt = new DataTransfer();
+    for (const f of list) dt.items.add(new File([Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0))], f.name));
+    return dt;
+  }, payload);
+  const zone = page.getByTestId(testId);
+  await zone.dispatchEvent("dragenter", { dataTransfer });
+  await zone.dispatchEvent("dragover", { dataTransfer });
+  await zone.dispatchEvent("drop", { dataTransfer });
+}
+
+/** What a chart's uPlot holds: its series (label, colour, points with a value) and change-marker labels. */
+async function plotOf(page: Page, title: string): Promise<{ series: { label: string; color: string; points: number }[]; markers: string[] }> {
+  const raw = await page.getByTestId(`chart-${title}`).getAttribute("data-plot");
+  return JSON.parse(raw ?? "{\"series\": [], \"markers\": []}") as never;
+}
 
 /** Milliseconds from an input to the next painted frame (two animation frames after the handler ran). */
 async function inputToPaint(page: Page, act: () => Promise<void>): Promise<number> {
@@ -36,26 +59,18 @@ test("import GSM8K by drag and drop, run METIS on the built-in model, pause, swi
   await expect(page.getByRole("cell", { name: "llama" })).toBeVisible();
   await shot(page, "1-models");
 
-  // Datasets: a real drop event carrying the shared GSM8K test file.
+  // Datasets: a real drop event carrying the GSM8K sample (100 records).
   await page.getByRole("button", { name: "Datasets", exact: true }).click();
-  const content = readFileSync("../shared/datasets/gsm8k/test.jsonl", "utf8");
-  const dataTransfer = await page.evaluateHandle((text) => {
-    const dt = new DataTransfer();
-    dt.items.add(new File([text], "gsm8k-test.jsonl", { type: "application/jsonl" }));
-    return dt;
-  }, content);
-  const zone = page.getByTestId("dataset-drop");
-  await zone.dispatchEvent("dragenter", { dataTransfer });
-  await zone.dispatchEvent("dragover", { dataTransfer });
-  await zone.dispatchEvent("drop", { dataTransfer });
+  await drop(page, "dataset-drop", { "gsm8k-test.jsonl": readFileSync(`${FIXTURES}/gsm8k/test.jsonl`) });
   const preview = page.getByTestId("preview");
-  await expect(preview).toContainText("1319 records");
+  await expect(preview).toContainText("100 records, first 20 shown");
+  await expect(preview.locator("tbody tr")).toHaveCount(20); // the header's promise, kept
   await expect(page.getByLabel("Field mapping")).toHaveValue("gsm8k");
   await expect(preview).toContainText("Question: Janet");
   await shot(page, "2-dataset-preview");
   await page.getByLabel("Dataset name").fill("GSM8K test");
   await page.getByRole("button", { name: "Import" }).click();
-  await expect(page.getByRole("status")).toContainText("Imported GSM8K test: 1319 rows");
+  await expect(page.getByRole("status")).toContainText("Imported GSM8K test: 100 rows");
   await expect(page.getByRole("cell", { name: "GSM8K test" })).toBeVisible();
   await shot(page, "3-datasets");
 
@@ -85,9 +100,13 @@ test("import GSM8K by drag and drop, run METIS on the built-in model, pause, swi
   for (const v of ["variance", "predicted", "pass"]) latency.push(await inputToPaint(page, async () => void (await page.getByLabel("Colour by").selectOption(v))));
   await shot(page, "5-live-run");
 
+  // GSM8K is out of reach of the built-in model in 12 tokens: every group has zero variance, and the page says so.
+  await expect(page.getByTestId("run-warning")).toContainText("No learning signal in the first 3 steps", { timeout: 120_000 });
+
   // Pause, change the scheduler, resume, stop.
   latency.push(await inputToPaint(page, () => page.getByRole("button", { name: "Pause" }).click()));
   await expect(page.getByTestId("run-status")).toHaveText("paused", { timeout: 60_000 });
+  await expect(page.getByLabel("Change scheduler")).toHaveValue("metis");
   await page.getByLabel("Change scheduler").selectOption("uniform");
   await page.getByRole("button", { name: "Apply at next step" }).click();
   await expect(page.getByRole("status")).toContainText("next step");
@@ -95,6 +114,8 @@ test("import GSM8K by drag and drop, run METIS on the built-in model, pause, swi
   await page.getByRole("button", { name: "Resume" }).click();
   await expect(page.getByTestId("run-status")).toHaveText("running", { timeout: 30_000 });
   await expect(page.locator("span.muted", { hasText: "scheduler uniform" })).toBeVisible({ timeout: 60_000 });
+  // The change is marked live (no reopening), labelled with both schedulers.
+  expect((await plotOf(page, "Reward")).markers).toEqual(["metis → uniform"]);
   await page.getByRole("button", { name: "Stop" }).click();
   await expect(page.getByTestId("run-status")).toHaveText("stopped", { timeout: 60_000 });
   await shot(page, "7-stopped");
@@ -107,6 +128,105 @@ test("import GSM8K by drag and drop, run METIS on the built-in model, pause, swi
   writeFileSync("e2e/artifacts/input-to-paint.json", JSON.stringify({ latencyMs: latency }, null, 2));
   for (const ms of latency) expect(ms).toBeLessThan(1000); // sanity only; the figure is reported, not asserted tightly
   expect(problems).toEqual([]);
+});
+
+test("import BFCL with its answer file in one drop, a CSV through the mapping editor, a file with bad lines", async ({ page }) => {
+  await page.goto(server.url);
+  await page.getByRole("button", { name: "Datasets", exact: true }).click();
+  const preview = page.getByTestId("preview");
+
+  // BFCL: both files dropped at once; the answers are paired with the questions.
+  await drop(page, "dataset-drop", { "BFCL_v4_multiple.json": readFileSync(`${FIXTURES}/bfcl/BFCL_v4_multiple.json`), "BFCL_v4_multiple.answer.json": readFileSync(`${FIXTURES}/bfcl/BFCL_v4_multiple.answer.json`) });
+  await expect(preview).toContainText("BFCL_v4_multiple.json + answers — 60 records, first 20 shown");
+  await expect(page.getByLabel("Field mapping")).toHaveValue("bfcl");
+  await expect(preview).toContainText("function-call");
+  await shot(page, "9-bfcl-preview");
+  await page.getByRole("button", { name: "Import" }).click();
+  await expect(page.getByRole("status")).toContainText("Imported BFCL_v4_multiple: 60 rows");
+
+  // A CSV no preset knows: the preview opens with the mapping editor at once.
+  await drop(page, "dataset-drop", { "sums.csv": Buffer.from("expr,result\n1+1,2\n2+3,5\n4+4,8\n") });
+  await expect(preview).toContainText("sums.csv — 3 records, no preset recognises them");
+  await expect(page.getByTestId("mapping-editor")).toBeVisible();
+  await expect(page.getByLabel("Field mapping")).toHaveValue("custom");
+  await expect(preview).toContainText("No preset recognises these fields: expr, result");
+  await expect(page.getByLabel("Answer field")).toHaveValue("result");
+  await page.getByLabel("Prompt template").fill("What is {expr}?\nA:");
+  await page.getByRole("button", { name: "Apply mapping" }).click();
+  await expect(preview).toContainText("What is 2+3?");
+  await shot(page, "10-csv-mapping");
+  await page.getByRole("button", { name: "Import" }).click();
+  await expect(page.getByRole("status")).toContainText("Imported sums: 3 rows");
+
+  // Bad lines are skipped and listed; the rest imports.
+  const lines = readFileSync(`${FIXTURES}/gsm8k/test.jsonl`, "utf8").split("\n").slice(0, 5);
+  lines.splice(2, 0, '{"question": "broken', "[1, 2]");
+  await drop(page, "dataset-drop", { "gsm8k-bad.jsonl": Buffer.from(lines.join("\n")) });
+  await expect(preview).toContainText("7 records, first 5 shown");
+  await expect(preview.getByRole("alert")).toContainText("2 line(s) or record(s) cannot be used");
+  await expect(preview.getByRole("alert")).toContainText("line 3: not valid JSON");
+  await expect(preview.getByRole("alert")).toContainText("line 4: each line must be a JSON object");
+  await shot(page, "11-bad-lines");
+  await page.getByRole("button", { name: "Import" }).click();
+  await expect(page.getByRole("status")).toContainText("Imported gsm8k-bad: 5 rows (2 lines or records skipped)");
+});
+
+test("a uniform run keeps its scheduler through a learning-rate change, marked live; compare overlays both runs; charts follow the window", async ({ page }) => {
+  test.setTimeout(240_000);
+  await page.goto(server.url);
+  await page.getByRole("button", { name: "New run", exact: true }).click();
+  await page.getByLabel("Uniform — plain GRPO sampling").check();
+  await page.getByLabel("Steps").fill("6");
+  await page.getByLabel("Prompts per step").fill("2");
+  await page.getByLabel("Group size").fill("4");
+  await page.getByLabel("Max tokens").fill("12");
+  await page.getByRole("button", { name: "Start run" }).click();
+  await expect(page.getByTestId("run-step")).toContainText(/step [1-5] /, { timeout: 120_000 });
+  await expect(page.getByLabel("Change scheduler")).toHaveValue("uniform");
+  await expect(page.getByLabel("Change learning rate")).toHaveValue("0.002");
+  await page.getByLabel("Change learning rate").fill("0.001");
+  await page.getByRole("button", { name: "Apply at next step" }).click();
+  await expect(page.getByRole("status")).toContainText("next step: learningRate");
+  await expect.poll(async () => (await plotOf(page, "Reward")).markers, { timeout: 60_000 }).toEqual(["lr 2e-3 → 1e-3"]);
+  await expect(page.getByLabel("Change learning rate")).toHaveValue("0.001");
+  await expect(page.getByTestId("run-status")).toHaveText("finished", { timeout: 120_000 });
+  await expect(page.locator("span.muted", { hasText: "scheduler uniform" })).toBeVisible();
+  await expect(page.getByLabel("Change scheduler")).toHaveValue("uniform");
+  await shot(page, "12-uniform-lr-change");
+
+  // Charts follow the window's width.
+  const canvasWidth = () => page.getByTestId("chart-Reward").locator("canvas").evaluate((c: HTMLCanvasElement) => c.getBoundingClientRect().width);
+  const narrow = await canvasWidth();
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await expect.poll(canvasWidth).toBeGreaterThan(narrow + 200);
+  await shot(page, "13-live-run-1920");
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  // Compare: both runs (the METIS run of the first test, on the same server, and this one), two series, each in its own colour.
+  await page.getByRole("button", { name: "Runs", exact: true }).click();
+  const boxes = page.getByRole("checkbox", { name: /^Compare / });
+  await expect(boxes).toHaveCount(2);
+  await boxes.nth(0).check();
+  await boxes.nth(1).check();
+  await expect.poll(async () => (await plotOf(page, "Compare: mean reward")).series.length).toBe(2);
+  const { series } = await plotOf(page, "Compare: mean reward");
+  expect(series.map((s) => s.label.split(" · ")[0]).sort()).toEqual(["metis → uniform", "uniform"]);
+  expect(new Set(series.map((s) => s.color)).size).toBe(2);
+  for (const s of series) expect(s.points).toBeGreaterThan(0);
+  await shot(page, "14-compare");
+});
+
+test("when the server goes, the page says so and its actions are disabled", async ({ page }) => {
+  const own = await serve();
+  await page.goto(own.url);
+  await page.getByRole("button", { name: "New run", exact: true }).click();
+  const start = page.getByRole("button", { name: "Start run" });
+  await expect(start).toBeEnabled();
+  await own.stop();
+  await expect(page.getByTestId("disconnected")).toContainText("Lost the connection to the engine");
+  await expect(start).toBeDisabled();
+  await expect(page.getByTestId("host")).toHaveText("Disconnected");
+  await shot(page, "15-disconnected");
 });
 
 test("heatmap at 10 000 prompts × 1 000 steps renders in the browser", async ({ page }) => {

@@ -129,7 +129,10 @@ export async function startServer(engine: Engine, rendererDir: string, port: num
       unsubscribe();
       for (const c of clients) c.terminate();
       await new Promise<void>((ok) => wss.close(() => ok()));
-      await new Promise<void>((ok) => http.close(() => ok()));
+      // A browser's keep-alive connections would hold close() open (2 min seen in e2e): drop them.
+      const closed = new Promise<void>((ok) => http.close(() => ok()));
+      http.closeAllConnections();
+      await closed;
     },
   };
 }

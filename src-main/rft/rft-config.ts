@@ -66,6 +66,8 @@ export const RftConfigSchema = z.object({
    * long (e.g. METIS judgment) sequences and activation memory stays bounded.
    */
   microBatchTokens: z.number().int().min(64).max(1_048_576).default(8192),
+  /** Pack sequences that share prompt prefixes (METIS judgments) as prefix trees in the update (token-mean only): same numbers, far fewer positions. */
+  packPrefixes: z.boolean().default(true),
   /** ORT intra-op threads for the update. */
   threads: z.number().int().min(1).max(256).default(2),
 });

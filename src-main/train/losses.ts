@@ -51,11 +51,12 @@ export interface PolicyLossOptions {
 
 /**
  * PPO/GRPO clipped surrogate. logp, oldLogp, refLogp, mask: [B, T]; advantages: [B] (one per
- * completion, broadcast over its tokens). Per token: −min(r·A, clip(r, 1−εl, 1+εh)·A) with
+ * completion, broadcast over its tokens) or [B, T] (per token: a packed row holds several
+ * completions). Per token: −min(r·A, clip(r, 1−εl, 1+εh)·A) with
  * r = exp(logp − oldLogp), plus klCoef · k3(ref ‖ policy) = exp(ref − logp) − (ref − logp) − 1.
  */
 export function policyLoss(logp: Tensor, oldLogp: Tensor, advantages: Tensor, mask: Tensor, refLogp: Tensor | null, opt: PolicyLossOptions): LossOutput {
-  const adv = o.unsqueeze(advantages, [1]); // [B, 1]
+  const adv = advantages.rank === 2 ? advantages : o.unsqueeze(advantages, [1]); // [B, T] or [B, 1]
   const ratio = o.exp(o.sub(logp, oldLogp)); // [B, T]
   const clipped = o.clip(ratio, 1 - opt.clipLow, 1 + opt.clipHigh);
   const perToken = o.neg(o.minimum(o.mul(ratio, adv), o.mul(clipped, adv)));

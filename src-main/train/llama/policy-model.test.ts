@@ -11,7 +11,8 @@ import { llamaRopeTables } from "./llama-batch.js";
 import { loadLlamaWeights, type LlamaWeights } from "./llama-weights.js";
 import { initLora } from "./lora.js";
 import { policyBatch, type PolicySequence } from "./policy-batch.js";
-import { buildObjective, microBatches, PolicyModel, type Objective } from "./policy-model.js";
+import { buildObjective, microBatches, PolicyModel, prefixPacks, type Objective } from "./policy-model.js";
+import { packPrefixTree } from "./policy-pack.js";
 
 const tmp = useTempDir();
 let weights: LlamaWeights;
@@ -192,5 +193,40 @@ describe("micro-batches with gradient accumulation", () => {
     la.forEach((l, s) => l.forEach((v, t) => expect(lb[s]![t]!).toBeCloseTo(v, 5)));
     await whole.dispose();
     await split.dispose();
+  });
+});
+
+describe("prefix-tree packing", () => {
+  // Judgment-like sequences: a long shared preamble, a few candidates, several samples each.
+  const preamble = "Examples: 2+2=4 is easy (0.00); 17*23 is hard (0.19); ";
+  const data = ["Q: 5+5", "Q: 9*9", "Q: 12-7"].flatMap((q, i) => [" 0.1", " 0.25", " 0"].map((a) => seq(`${preamble}${q}?`, `${a}${i}`)));
+  const advantages = data.map((_, i) => ((i * 7) % 5) / 2 - 1);
+
+  it("stores each shared token once, and each sequence's own branch after it", () => {
+    const row = packPrefixTree(data);
+    const padded = data.length * Math.max(...data.map((d) => d.tokens.length));
+    expect(row.width).toBeLessThan(0.3 * padded);
+    expect(row.completionColumns.map((c) => c.length)).toEqual(data.map((d) => d.tokens.length - d.completionStart));
+    expect(prefixPacks(data, 2048)).toEqual([data.map((_, i) => i).sort((a, b) => (data[a]!.tokens.join() < data[b]!.tokens.join() ? -1 : 1))]);
+    expect(prefixPacks([seq("abc", "d"), seq("xyz", "w")], 2048)).toEqual([]); // nothing shared: not worth it
+  });
+
+  it("gives each sequence exactly its own log-probs, and the same update as plain micro-batches", async () => {
+    const objective: Objective = { kind: "grpo", policy: { clipLow: 0.2, clipHigh: 0.28, aggregation: "token-mean", klCoef: 0 } };
+    const mode = { kind: "lora", lora: { rank: 4, alpha: 8, targets: ["q", "v", "up"] }, seed: 3 } as const;
+    const plain = await PolicyModel.create(weights, mode, objective, { hyper: { lr: 1e-2 }, microBatchTokens: 4096 });
+    const packed = await PolicyModel.create(weights, mode, objective, { hyper: { lr: 1e-2 }, microBatchTokens: 4096, packPrefixes: true });
+    const close = (a: number[][], b: number[][]): void => a.forEach((l, i) => l.forEach((v, t) => expect(Math.abs(b[i]![t]! - v), `${i}:${t}`).toBeLessThan(1e-5)));
+    close(await plain.logProbs(data), await packed.logProbs(data));
+    for (let step = 0; step < 2; step++) {
+      const a = await plain.update(data, { advantages });
+      const b = await packed.update(data, { advantages });
+      expect(b.loss).toBeCloseTo(a.loss, 5);
+      close(a.logp, b.logp);
+    }
+    const pa = plain.trainables(), pb = packed.trainables();
+    for (const k of Object.keys(pa)) for (let i = 0; i < pa[k]!.length; i++) expect(Math.abs(pa[k]![i]! - pb[k]![i]!), k).toBeLessThan(1e-5);
+    await plain.dispose();
+    await packed.dispose();
   });
 });

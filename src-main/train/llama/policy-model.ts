@@ -11,6 +11,7 @@ import { llamaLogits, type LlamaBatchInputs, type LoraSource, type WeightSource 
 import type { LlamaWeights } from "./llama-weights.js";
 import { initLora, type LoraConfig, type LoraPair } from "./lora.js";
 import { alignCompletionValues, completionValues, policyBatch, type PolicySequence } from "./policy-batch.js";
+import { alignPacked, packedValues, packPrefixTree, paddedSize } from "./policy-pack.js";
 
 /** What is trained: a LoRA adapter over frozen weights, or every weight. */
 export type TrainableMode = { kind: "lora"; lora: LoraConfig; seed: number } | { kind: "full" };
@@ -45,7 +46,8 @@ export function objectiveData(c: LlamaConfig, objective: Objective, dtype: DType
     { name: "lossMask", shape: ["B", "T"], dtype },
   ];
   if (objective.kind === "grpo") {
-    data.push({ name: "advantages", shape: ["B"], dtype }, { name: "oldLogp", shape: ["B", "T"], dtype });
+    // Per token: a packed row carries several completions, each with its own advantage.
+    data.push({ name: "advantages", shape: ["B", "T"], dtype }, { name: "oldLogp", shape: ["B", "T"], dtype });
     if (objective.policy.klCoef !== 0) data.push({ name: "refLogp", shape: ["B", "T"], dtype });
   }
   return data;
@@ -86,6 +88,11 @@ export function microBatches(sequences: readonly PolicySequence[], tokenBudget: 
   return out;
 }
 
+/** Each sequence's advantage repeated over its completion tokens. */
+function perTokenAdvantages(sequences: readonly PolicySequence[], advantages: readonly number[]): number[][] {
+  return sequences.map((s, i) => new Array<number>(s.tokens.length - s.completionStart).fill(advantages[i]!));
+}
+
 /** Options of a policy beyond the trainer's. */
 export interface PolicyOptions extends TrainerOptions {
   /**
@@ -94,6 +101,65 @@ export interface PolicyOptions extends TrainerOptions {
    * ones). Unset: one batch, optimizer in the graph.
    */
   microBatchTokens?: number;
+  /**
+   * With micro-batches and token-mean aggregation: sequences sharing prompt prefixes are packed as
+   * prefix trees (each shared token computed once) where that saves at least 30 % of the padded
+   * positions.
+   */
+  packPrefixes?: boolean;
+}
+
+/** The widest packed row (its attention mask is width²). */
+const MAX_PACKED_WIDTH = 2048;
+
+/**
+ * Groups of sequences worth packing: in lexicographic order (shared prefixes adjacent), each
+ * group as wide as `maxWidth` allows, kept when its packed width is under 70 % of its padded size.
+ */
+export function prefixPacks(sequences: readonly PolicySequence[], maxWidth: number): number[][] {
+  const order = sequences.map((_, i) => i).sort((a, b) => {
+    const x = sequences[a]!.tokens, y = sequences[b]!.tokens;
+    for (let k = 0; k < Math.min(x.length, y.length); k++) if (x[k] !== y[k]) return x[k]! - y[k]!;
+    return x.length - y.length || a - b;
+  });
+  const groups: number[][] = [];
+  let group: number[] = [];
+  let trie = new Map<number, unknown>();
+  let width = 0;
+  /** Columns `s` adds to the current trie (its new prompt-prefix nodes, then its own branch). */
+  const insert = (s: PolicySequence, commit: boolean): number => {
+    let node = trie as Map<number, Map<number, unknown>>;
+    let added = 0;
+    for (let t = 0; t < s.completionStart - 1; t++) {
+      let next = node.get(s.tokens[t]!);
+      if (!next) {
+        added++;
+        next = new Map();
+        if (commit) node.set(s.tokens[t]!, next);
+        else {
+          added += s.completionStart - 2 - t; // the rest of the prefix is new too
+          break;
+        }
+      }
+      node = next as Map<number, Map<number, unknown>>;
+    }
+    return added + s.tokens.length - s.completionStart + 1;
+  };
+  const close = (): void => {
+    const padded = paddedSize(group.map((i) => sequences[i]!));
+    if (group.length > 1 && width < 0.7 * padded) groups.push(group);
+    group = [];
+    trie = new Map();
+    width = 0;
+  };
+  for (const i of order) {
+    const s = sequences[i]!;
+    if (group.length > 0 && width + insert(s, false) > maxWidth) close();
+    width += insert(s, true);
+    group.push(i);
+  }
+  if (group.length > 0) close();
+  return groups;
 }
 
 /** A policy under training. */
@@ -105,6 +171,7 @@ export class PolicyModel {
     private readonly trainer: Trainer,
     private readonly loraShapes: Map<string, { nIn: number; nOut: number }>,
     private readonly microBatchTokens: number | null,
+    private readonly packPrefixes: boolean,
   ) {}
 
   /** Build graphs and sessions for `weights` trained in `mode` on `objective`. */
@@ -145,10 +212,10 @@ export class PolicyModel {
         return { loss: out.loss, metrics: out.metrics, outputs: { logp: out.logp } };
       },
     };
-    const { microBatchTokens, ...trainerOptions } = options;
+    const { microBatchTokens, packPrefixes = false, ...trainerOptions } = options;
     if (microBatchTokens !== undefined && !(Number.isInteger(microBatchTokens) && microBatchTokens > 0)) throw new Error(`microBatchTokens must be a positive integer, found ${microBatchTokens}`);
     const trainer = await Trainer.create(spec, microBatchTokens ? { ...trainerOptions, optimizer: "js" } : trainerOptions);
-    return new PolicyModel(weights, mode, objective, trainer, loraShapes, microBatchTokens ?? null);
+    return new PolicyModel(weights, mode, objective, trainer, loraShapes, microBatchTokens ?? null, packPrefixes);
   }
 
   private modelFeeds(sequences: readonly PolicySequence[]): { feeds: Record<string, HostTensor>; batch: ReturnType<typeof policyBatch> } {
@@ -159,23 +226,58 @@ export class PolicyModel {
 
   /** Log-probs of each completion token under the current weights. */
   async logProbs(sequences: readonly PolicySequence[]): Promise<number[][]> {
-    const groups = this.microBatchTokens ? microBatches(sequences, this.microBatchTokens) : [sequences.map((_, i) => i)];
     const out = new Array<number[]>(sequences.length);
-    for (const group of groups) {
-      const { feeds, batch } = this.modelFeeds(group.map((i) => sequences[i]!));
-      const values = completionValues((await this.trainer.outputs(feeds)).logp!.data as Float32Array, batch);
-      group.forEach((i, k) => (out[i] = values[k]!));
+    for (const part of this.plan(sequences)) {
+      const mb = this.microBatchFeeds(sequences, part);
+      const values = mb.read((await this.trainer.outputs(mb.feeds)).logp!.data as Float32Array);
+      part.indices.forEach((i, k) => (out[i] = values[k]!));
     }
     return out;
   }
 
+  /** How a batch is cut: length-sorted padded micro-batches, and (when enabled) prefix-tree packed rows. */
+  private plan(sequences: readonly PolicySequence[]): { indices: number[]; packed: boolean }[] {
+    if (!this.microBatchTokens) return [{ indices: sequences.map((_, i) => i), packed: false }];
+    const packable = this.packPrefixes && (this.objective.kind === "sft" || this.objective.policy.aggregation === "token-mean");
+    const packs = packable ? prefixPacks(sequences, Math.min(this.microBatchTokens, MAX_PACKED_WIDTH)) : [];
+    const packed = new Set(packs.flat());
+    const rest = sequences.map((_, i) => i).filter((i) => !packed.has(i));
+    const plain = microBatches(rest.map((i) => sequences[i]!), this.microBatchTokens).map((g) => g.map((k) => rest[k]!));
+    return [...packs.map((indices) => ({ indices, packed: true })), ...plain.map((indices) => ({ indices, packed: false }))];
+  }
+
+  /** Feeds of one micro-batch, and how to place per-sequence values on it and read them back. */
+  private microBatchFeeds(sequences: readonly PolicySequence[], part: { indices: number[]; packed: boolean }): {
+    feeds: Record<string, HostTensor>;
+    align: (perSequence: readonly (readonly number[])[]) => HostTensor;
+    read: (values: ArrayLike<number>) => number[][];
+  } {
+    const seqs = part.indices.map((i) => sequences[i]!);
+    if (!part.packed) {
+      const { feeds, batch } = this.modelFeeds(seqs);
+      return { feeds, align: (v) => alignCompletionValues(v, batch), read: (v) => completionValues(v, batch) };
+    }
+    const row = packPrefixTree(seqs);
+    const freqs = this.weights.tensors.get("rope_freqs.weight") ?? null;
+    const table = llamaRopeTables(this.weights.config, Math.max(...row.positions) + 1, freqs);
+    const half = this.weights.config.headDim / 2;
+    const gather = (t: HostTensor): HostTensor => {
+      const src = t.data as Float32Array;
+      const out = new Float32Array(row.width * half);
+      row.positions.forEach((p, c) => out.set(src.subarray(p * half, (p + 1) * half), c * half));
+      return { dtype: "float32", dims: [row.width, half], data: out };
+    };
+    const feeds = { tokens: row.tokens, cos: gather(table.cos), sin: gather(table.sin), attentionMask: row.attentionMask, targets: row.targets, lossMask: row.lossMask };
+    return { feeds, align: (v) => alignPacked(v, row), read: (v) => packedValues(v, row) };
+  }
+
   /** One optimizer step. For GRPO, `signals` carries advantages (and optionally old/ref log-probs). */
   async update(sequences: readonly PolicySequence[], signals: PolicySignals | null = null): Promise<StepResult & { logp: number[][] }> {
-    if (this.microBatchTokens) return this.accumulatedUpdate(sequences, signals, this.microBatchTokens);
+    if (this.microBatchTokens) return this.accumulatedUpdate(sequences, signals);
     const { feeds, batch } = this.modelFeeds(sequences);
     if (this.objective.kind === "grpo") {
       if (!signals || signals.advantages.length !== sequences.length) throw new Error(`GRPO needs one advantage per sequence (${sequences.length})`);
-      feeds.advantages = { dtype: "float32", dims: [sequences.length], data: Float32Array.from(signals.advantages) };
+      feeds.advantages = alignCompletionValues(perTokenAdvantages(sequences, signals.advantages), batch);
       feeds.oldLogp = alignCompletionValues(signals.oldLogp ?? (await this.logProbs(sequences)), batch);
       if (this.objective.policy.klCoef !== 0) {
         if (!signals.refLogp) throw new Error("klCoef is set: pass reference log-probs (refLogp)");
@@ -187,35 +289,35 @@ export class PolicyModel {
   }
 
   /** {@link update} over length-sorted micro-batches whose gradients add up to the whole batch's. */
-  private async accumulatedUpdate(sequences: readonly PolicySequence[], signals: PolicySignals | null, tokenBudget: number): Promise<StepResult & { logp: number[][] }> {
+  private async accumulatedUpdate(sequences: readonly PolicySequence[], signals: PolicySignals | null): Promise<StepResult & { logp: number[][] }> {
     if (this.objective.kind === "grpo" && (!signals || signals.advantages.length !== sequences.length)) throw new Error(`GRPO needs one advantage per sequence (${sequences.length})`);
-    const groups = microBatches(sequences, tokenBudget);
+    const parts = this.plan(sequences);
     const completionTokens = (i: number): number => sequences[i]!.tokens.length - sequences[i]!.completionStart;
     const totalTokens = sequences.reduce((n, _, i) => n + completionTokens(i), 0);
     // Each micro-batch's loss is normalised over its own tokens (token-mean) or sequences (the
-    // others): weighting by its share of the whole batch's normaliser sums to the whole gradient.
+    // others; never packed): weighting by its share of the whole batch's normaliser sums to the
+    // whole gradient.
     const byTokens = this.objective.kind === "sft" || this.objective.policy.aggregation === "token-mean";
-    const weights = groups.map((g) => (byTokens ? g.reduce((n, i) => n + completionTokens(i), 0) / Math.max(1, totalTokens) : g.length / sequences.length));
+    const weights = parts.map((p) => (byTokens ? p.indices.reduce((n, i) => n + completionTokens(i), 0) / Math.max(1, totalTokens) : p.indices.length / sequences.length));
     const oldLogp = this.objective.kind === "grpo" ? (signals!.oldLogp ?? (await this.logProbs(sequences))) : null;
-    const feedsList: Record<string, HostTensor>[] = [];
-    const batches = groups.map((group) => {
-      const { feeds, batch } = this.modelFeeds(group.map((i) => sequences[i]!));
+    const built = parts.map((part) => {
+      const mb = this.microBatchFeeds(sequences, part);
+      const pick = <T>(values: readonly T[]): T[] => part.indices.map((i) => values[i]!);
       if (this.objective.kind === "grpo") {
-        feeds.advantages = { dtype: "float32", dims: [group.length], data: Float32Array.from(group.map((i) => signals!.advantages[i]!)) };
-        feeds.oldLogp = alignCompletionValues(group.map((i) => oldLogp![i]!), batch);
+        mb.feeds.advantages = mb.align(perTokenAdvantages(pick(sequences), pick(signals!.advantages)));
+        mb.feeds.oldLogp = mb.align(pick(oldLogp!));
         if (this.objective.policy.klCoef !== 0) {
           if (!signals!.refLogp) throw new Error("klCoef is set: pass reference log-probs (refLogp)");
-          feeds.refLogp = alignCompletionValues(group.map((i) => signals!.refLogp![i]!), batch);
+          mb.feeds.refLogp = mb.align(pick(signals!.refLogp));
         }
       }
-      feedsList.push(feeds);
-      return batch;
+      return mb;
     });
-    const result = await this.trainer.accumulateStep(feedsList, weights);
+    const result = await this.trainer.accumulateStep(built.map((b) => b.feeds), weights);
     const logp = new Array<number[]>(sequences.length);
-    groups.forEach((group, g) => {
-      const values = completionValues(result.outputsPerBatch[g]!.logp!.data as Float32Array, batches[g]!);
-      group.forEach((i, k) => (logp[i] = values[k]!));
+    parts.forEach((part, g) => {
+      const values = built[g]!.read(result.outputsPerBatch[g]!.logp!.data as Float32Array);
+      part.indices.forEach((i, k) => (logp[i] = values[k]!));
     });
     return { loss: result.loss, gradNorm: result.gradNorm, metrics: result.metrics, outputs: result.outputs, logp };
   }

@@ -179,9 +179,11 @@ export async function soakBench(argv: string[]): Promise<string> {
       while (engine.liveRunIds().length > 0 && performance.now() - disposeT0 < 30_000) await sleep(50);
       (globalThis as { gc?: () => void }).gc?.();
       await sleep(500);
-      const rssAfter = mb(process.memoryUsage().rss);
-      perRun.push({ run: r + 1, status, trainSeconds: round((performance.now() - runT0) / 1000), commandsSent: i, liveRunsAfter: engine.liveRunIds().length, rssBeforeMB: rssBefore, rssPeakMB: mb(rssPeak), rssAfterMB: rssAfter, eventLoopDelayMs: { p99: round(loopDelay.percentile(99) / 1e6), max: round(loopDelay.max / 1e6) } });
-      console.log(`run ${r + 1}: ${status} in ${round((performance.now() - runT0) / 1000)} s, ${i} commands, RSS ${rssBefore} → peak ${mb(rssPeak)} → after ${rssAfter} MB, loop delay max ${round(loopDelay.max / 1e6)} ms`);
+      const memory = process.memoryUsage();
+      const rssAfter = mb(memory.rss);
+      // Which memory grows, if any: the JS heap (a leak in the engine's objects) or the rest (native, allocator).
+      perRun.push({ run: r + 1, heapUsedAfterMB: mb(memory.heapUsed), externalAfterMB: mb(memory.external), arrayBuffersAfterMB: mb(memory.arrayBuffers), status, trainSeconds: round((performance.now() - runT0) / 1000), commandsSent: i, liveRunsAfter: engine.liveRunIds().length, rssBeforeMB: rssBefore, rssPeakMB: mb(rssPeak), rssAfterMB: rssAfter, eventLoopDelayMs: { p99: round(loopDelay.percentile(99) / 1e6), max: round(loopDelay.max / 1e6) } });
+      console.log(`run ${r + 1}: ${status} in ${round((performance.now() - runT0) / 1000)} s, ${i} commands, RSS ${rssBefore} → peak ${mb(rssPeak)} → after ${rssAfter} MB (JS heap ${mb(memory.heapUsed)}, external ${mb(memory.external)}), loop delay max ${round(loopDelay.max / 1e6)} ms`);
     }
 
     // A chunked upload of a file that is not a model: bounded memory, rejected, deleted.

@@ -10,6 +10,7 @@ import { RftRun, type RftEvent } from "../rft/rft-run.js";
 import { resolveRftConfig, type RftConfigInput, type RftPatch } from "../rft/rft-config.js";
 import type { RunStatus } from "../store/run-store.js";
 import { checkPromptsFit } from "./preflight.js";
+import { disposeLlamaBackend } from "../rollout/rollout-engine.js";
 
 /** What a run thread is started with. */
 export type RunWorkerData = { kind: "create"; runsDir: string; config: RftConfigInput } | { kind: "resume"; runDir: string; patch?: RftPatch };
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
     error = (e as Error).message ?? String(e);
   } finally {
     await run.dispose().catch(() => undefined);
+    await disposeLlamaBackend().catch(() => undefined);
   }
   post({ type: "ended", status, ...(error ? { error } : {}) });
   port.close();

@@ -70,6 +70,16 @@ function llamaBackend(logLevel: RolloutEngineOptions["logLevel"]): Promise<Llama
   return sharedLlama;
 }
 
+/**
+ * Release this thread's llama.cpp backend (engines must be disposed first). A run thread calls it
+ * before it exits, so the backend's native state goes with the thread.
+ */
+export async function disposeLlamaBackend(): Promise<void> {
+  const llama = sharedLlama;
+  sharedLlama = null;
+  if (llama) await (await llama.catch(() => null))?.dispose();
+}
+
 /** How many leading tokens of `prompt` the sequence's first `held` context tokens already are. */
 export function sharedPrefixLength(context: readonly number[], held: number, prompt: readonly number[]): number {
   const n = Math.min(held, context.length, prompt.length);

@@ -1,4 +1,5 @@
 // Math answers: the final answer of a completion compared numerically with a reference.
+import { mathValue } from "./math-value.js";
 
 /** A number written the ways answers are written: "1,234", "$5", "-3.5", "3/4", "12 apples". */
 export function parseNumber(text: string): number | null {
@@ -35,17 +36,21 @@ export function extractFinalAnswer(text: string): string | null {
   const hashes = /####\s*([^\n]+)/.exec(text);
   if (hashes) return hashes[1]!.trim();
   const said = /answer is[:\s]*([^\n]+)/i.exec(text);
-  if (said && parseNumber(said[1]!) !== null) return said[1]!.trim();
+  if (said && mathValue(said[1]!) !== null) return said[1]!.trim();
   const all = text.match(NUMBER);
   return all ? all.at(-1)!.trim() : null;
 }
 
-/** 1 when the completion's final answer equals `answer` numerically, else 0; null if `answer` is not a number. */
+/**
+ * 1 when the completion's final answer equals `answer` by value (LaTeX fractions, roots, mixed
+ * numbers, separators, units and percent signs read as models write them), else 0; null if
+ * `answer` has no numeric value.
+ */
 export function mathReward(completion: string, answer: string): number | null {
-  const expected = parseNumber(extractFinalAnswer(answer) ?? answer);
+  const expected = mathValue(extractFinalAnswer(answer) ?? answer);
   if (expected === null) return null;
   const given = extractFinalAnswer(completion);
-  const value = given === null ? null : parseNumber(given);
+  const value = given === null ? null : mathValue(given);
   if (value === null) return 0;
   return Math.abs(value - expected) <= 1e-6 * Math.max(1, Math.abs(expected)) ? 1 : 0;
 }

@@ -22,6 +22,32 @@ describe("math reward", () => {
     expect(mathReward(completion, answer)).toBe(reward);
   });
 
+  // Answers as instruct models write them on GSM8K / MATH-style tasks, compared by value.
+  it.each([
+    ["so the answer is \\boxed{\\frac{1}{2}}", "0.5", 1],
+    ["\\boxed{\\dfrac{3}{4}}", "3/4", 1],
+    ["\\boxed{-\\frac{1}{2}}", "-0.5", 1],
+    ["\\boxed{1\\frac{1}{2}}", "1.5", 1],
+    ["\\boxed{12\\frac{1}{2}}", "12.5", 1],
+    ["\\boxed{\\frac12}", "0.5", 1],
+    ["\\boxed{2\\sqrt{3}}", String(2 * Math.sqrt(3)), 1],
+    ["\\boxed{\\sqrt[3]{27}}", "3", 1],
+    ["\\boxed{\\frac{\\sqrt{2}}{2}}", String(Math.SQRT1_2), 1],
+    ["\\boxed{\\$1{,}234.50}", "1234.5", 1],
+    ["The total is \\boxed{18 \\text{ dollars}}.", "18", 1],
+    ["\\boxed{50\\%}", "50", 1],
+    ["\\boxed{90^\\circ}", "90", 1],
+    ["\\boxed{x = 5}", "5", 1],
+    ["\\boxed{2.5 \\times 10^{3}}", "2500", 1],
+    ["\\boxed{\\left(\\frac{2}{3}\\right)}", "2/3", 1],
+    ["The answer is \\frac{1}{2}", "0.5", 1],
+    ["\\boxed{\\frac{1}{3}}", "0.33", 0],
+    ["\\boxed{\\frac{1}{0}}", "1", 0],
+    ["\\boxed{\\text{no idea}}", "1", 0],
+  ])("LaTeX %j vs %s → %d", (completion, answer, reward) => {
+    expect(mathReward(completion, answer)).toBe(reward);
+  });
+
   it("is null when the reference is not a number", () => {
     expect(mathReward("42", "forty-two")).toBeNull();
   });

@@ -1,55 +1,137 @@
-// Curricula side by side on the built-in model and dataset: same seed, same budget of steps;
-// held-out pass rate before and after, share of zero-variance groups (rollouts with no
-// gradient), DAPO's wasted rollouts, METIS's judgment error and cost, wall time.
+// Convergence of the curricula on the built-in model: every curriculum × seed with the same step
+// budget; the held-out pass rate every N steps with the wall time (evaluation excluded), rollouts
+// and generated tokens (judgment tokens counted) spent to reach it; then, per curriculum, steps /
+// time / rollouts / tokens to a target level (90 % of the best final level unless given), the
+// final level as mean ± sd over seeds, METIS against uniform, and the curves with seed bands as
+// SVG + PNG beside the JSON.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { PRESETS, withPreset, type PresetName } from "../src-main/rft/rft-config.js";
 import { RftRun, type StepMetrics } from "../src-main/rft/rft-run.js";
+import { mean } from "../src-main/util/stats.js";
+import { PALETTE, writePlot } from "./plot.js";
 import { writeResult } from "./write-result.js";
+
+/** One held-out measurement and what it took to get there. */
+interface CurvePoint {
+  step: number;
+  passRate: number;
+  /** Training wall time so far, held-out evaluation excluded. */
+  seconds: number;
+  rollouts: number;
+  /** Completion tokens generated, METIS judgment tokens (prompt and completion) included. */
+  tokens: number;
+}
+
+const sd = (xs: number[]): number => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+/** The first point at or above `target`, or null. */
+function reach(curve: CurvePoint[], target: number): CurvePoint | null {
+  return curve.find((p) => p.passRate >= target) ?? null;
+}
 
 /** Run the curricula benchmark; returns the result file. */
 export async function curriculaBench(argv: string[]): Promise<string> {
-  const { values } = parseArgs({ args: argv, options: { steps: { type: "string", default: "30" }, schedulers: { type: "string", default: "uniform,dapo,metis" }, "eval-items": { type: "string", default: "96" } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      steps: { type: "string", default: "150" },
+      schedulers: { type: "string", default: "uniform,dapo,greso,mopps,pcl,metis,metis:paper" },
+      seeds: { type: "string", default: "1,2,3" },
+      "eval-every": { type: "string", default: "25" },
+      "eval-items": { type: "string", default: "193" },
+      "eval-samples": { type: "string", default: "4" },
+      target: { type: "string" },
+    },
+  });
   const steps = Number(values.steps);
+  const seeds = values.seeds.split(",").map(Number);
+  const evalEvery = Number(values["eval-every"]);
   const dir = mkdtempSync(join(tmpdir(), "metis-curricula-"));
-  const runs: Record<string, unknown>[] = [];
+  const entries = values.schedulers.split(",");
+  const curves: Record<string, Record<number, CurvePoint[]>> = {};
+  const stepSeconds: Record<string, number[]> = {};
   try {
     // An entry is a scheduler, optionally with a preset: "metis:paper" is METIS as the paper sets it.
-    for (const entry of values.schedulers.split(",")) {
+    for (const entry of entries) {
       const [scheduler, preset = "workbench"] = entry.split(":") as [string, PresetName | undefined];
       if (!(preset in PRESETS)) throw new Error(`unknown preset "${preset}" in --schedulers (known: ${Object.keys(PRESETS).join(", ")})`);
-      const metrics: StepMetrics[] = [];
-      const t0 = performance.now();
-      const run = await RftRun.create(dir, withPreset(preset, {
-        model: "resources/models/metis-tiny.gguf", dataset: "resources/datasets/synthetic-train.jsonl", evalDataset: "resources/datasets/synthetic-test.jsonl",
-        scheduler: scheduler as never, steps, batchSize: 8, groupSize: 8, maxTokens: 96, evalEvery: steps, evalItems: Number(values["eval-items"]), evalSamples: 4, seed: 11, checkpointEvery: 1000,
-      }), (e) => {
-        if (e.type !== "step") return;
-        metrics.push(e.metrics);
-        console.log(`${scheduler} step ${e.metrics.step} reward ${e.metrics.rewardMean.toFixed(3)} zero-var ${e.metrics.zeroVarianceShare.toFixed(2)}${e.metrics.heldOutPassRate === null ? "" : ` held-out ${e.metrics.heldOutPassRate.toFixed(3)}`}`);
-      });
-      await run.run();
-      await run.dispose();
-      const mean = (f: (m: StepMetrics) => number): number => metrics.reduce((a, m) => a + f(m), 0) / metrics.length;
-      const judged = metrics.filter((m) => m.judgeAbsError !== null);
-      runs.push({
-        scheduler: entry,
-        steps,
-        heldOutPassRate: metrics.filter((m) => m.heldOutPassRate !== null).map((m) => ({ step: m.step, passRate: m.heldOutPassRate, reward: m.heldOutReward })),
-        meanTrainReward: mean((m) => m.rewardMean),
-        zeroVarianceShare: mean((m) => m.zeroVarianceShare),
-        wastedRollouts: metrics.reduce((a, m) => a + m.wastedRollouts, 0),
-        judgeAbsErrorFirstHalf: judged.length ? judged.slice(0, judged.length >> 1).reduce((a, m) => a + m.judgeAbsError!, 0) / Math.max(1, judged.length >> 1) : null,
-        judgeAbsErrorSecondHalf: judged.length ? judged.slice(judged.length >> 1).reduce((a, m) => a + m.judgeAbsError!, 0) / Math.max(1, judged.length - (judged.length >> 1)) : null,
-        judgmentPromptTokensPerStep: mean((m) => m.info["metis/judgmentTokens"] ?? 0),
-        rolloutTokensPerStep: mean((m) => m.rolloutTokens),
-        secondsPerStep: (performance.now() - t0) / 1000 / steps,
-      });
-      console.log(JSON.stringify(runs.at(-1)));
+      curves[entry] = {};
+      stepSeconds[entry] = [];
+      for (const seed of seeds) {
+        const curve: CurvePoint[] = [];
+        let seconds = 0, rollouts = 0, tokens = 0;
+        const run = await RftRun.create(dir, withPreset(preset, {
+          model: "resources/models/metis-tiny.gguf", dataset: "resources/datasets/synthetic-train.jsonl", evalDataset: "resources/datasets/synthetic-test.jsonl",
+          scheduler: scheduler as never, steps, batchSize: 8, groupSize: 8, maxTokens: 96, evalEvery, evalItems: Number(values["eval-items"]), evalSamples: Number(values["eval-samples"]), seed, checkpointEvery: 100_000,
+        }), (e) => {
+          if (e.type !== "step") return;
+          const m: StepMetrics = e.metrics;
+          const trainMs = m.stepMs - (m.info["time/evalMs"] ?? 0);
+          seconds += trainMs / 1000;
+          stepSeconds[entry]!.push(trainMs / 1000);
+          rollouts += m.cells.length * 8; // every group rolled out, DAPO's dropped ones included
+          tokens += m.rolloutTokens + (m.info["metis/judgmentTokens"] ?? 0);
+          if (m.heldOutPassRate !== null) {
+            curve.push({ step: m.step, passRate: m.heldOutPassRate, seconds: r3(seconds), rollouts, tokens });
+            console.log(`${entry} seed ${seed} step ${m.step} held-out ${(m.heldOutPassRate * 100).toFixed(1)}% after ${seconds.toFixed(0)} s`);
+          }
+        });
+        await run.run();
+        await run.dispose();
+        curves[entry]![seed] = curve;
+      }
     }
-    return writeResult("curricula", { model: "metis-tiny", dataset: "synthetic-train", batch: 8, group: 8, maxTokens: 96, evalItems: Number(values["eval-items"]), evalSamples: 4, runs });
+
+    const finalOf = (entry: string): number[] => seeds.map((s) => curves[entry]![s]!.at(-1)!.passRate);
+    const bestFinal = Math.max(...entries.map((e) => mean(finalOf(e))));
+    const target = values.target ? Number(values.target) : 0.9 * bestFinal;
+    const summary = entries.map((entry) => {
+      const hits = seeds.map((s) => reach(curves[entry]![s]!, target));
+      const reached = hits.filter((h): h is CurvePoint => h !== null);
+      const stat = (f: (p: CurvePoint) => number) => (reached.length ? { mean: r3(mean(reached.map(f))), sd: r3(sd(reached.map(f))) } : null);
+      return {
+        scheduler: entry,
+        finalPassRate: { mean: r3(mean(finalOf(entry))), sd: r3(sd(finalOf(entry))) },
+        seedsReachingTarget: reached.length,
+        toTarget: { steps: stat((p) => p.step), seconds: stat((p) => p.seconds), rollouts: stat((p) => p.rollouts), tokens: stat((p) => p.tokens) },
+        secondsPerStep: r3(mean(stepSeconds[entry]!)),
+      };
+    });
+    // The issue's goal: METIS reaching uniform's best level in ≤ 0.6× uniform's time and rollouts.
+    const metisVsUniform = entries.includes("uniform")
+      ? entries.filter((e) => e.startsWith("metis")).map((entry) => {
+          const uniformBest = Math.max(...seeds.map((s) => Math.max(...curves.uniform![s]!.map((p) => p.passRate))));
+          const at = (e: string, f: (p: CurvePoint) => number): number | null => {
+            const hits = seeds.map((s) => reach(curves[e]![s]!, uniformBest)).filter((h): h is CurvePoint => h !== null);
+            return hits.length === seeds.length ? mean(hits.map(f)) : null;
+          };
+          const ratio = (f: (p: CurvePoint) => number): number | null => {
+            const m = at(entry, f), u = at("uniform", f);
+            return m === null || u === null ? null : r3(m / u);
+          };
+          return { scheduler: entry, uniformBestLevel: r3(uniformBest), timeRatio: ratio((p) => p.seconds), rolloutRatio: ratio((p) => p.rollouts), stepTimeRatio: r3(mean(stepSeconds[entry]!) / mean(stepSeconds.uniform!)) };
+        })
+      : [];
+    for (const row of summary) console.log(JSON.stringify(row));
+    for (const row of metisVsUniform) console.log(JSON.stringify(row));
+
+    const path = writeResult("curricula", { model: "metis-tiny", dataset: "synthetic-train", batch: 8, group: 8, maxTokens: 96, steps, seeds, evalEvery, evalItems: Number(values["eval-items"]), evalSamples: Number(values["eval-samples"]), target: r3(target), summary, metisVsUniform, curves });
+    const xs = curves[entries[0]!]![seeds[0]!]!.map((p) => p.step);
+    const plots = writePlot(path.replace(/\.json$/, ""), {
+      title: `Held-out pass rate, built-in model (${seeds.length} seeds: mean and min–max)`,
+      xLabel: "step",
+      yLabel: "held-out pass rate",
+      series: entries.map((entry, k) => {
+        const at = (i: number): number[] => seeds.map((s) => curves[entry]![s]![i]?.passRate ?? Number.NaN).filter((v) => !Number.isNaN(v));
+        return { label: entry, color: PALETTE[k % PALETTE.length]!, x: xs, mean: xs.map((_, i) => mean(at(i))), low: xs.map((_, i) => Math.min(...at(i))), high: xs.map((_, i) => Math.max(...at(i))) };
+      }),
+    });
+    console.log(`plots: ${plots.join(", ")}`);
+    return path;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

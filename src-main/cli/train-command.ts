@@ -12,6 +12,14 @@ const BUILTIN_MODEL = "resources/models/metis-tiny.gguf";
 const BUILTIN_DATASET = "resources/datasets/synthetic-train.jsonl";
 const BUILTIN_TEST = "resources/datasets/synthetic-test.jsonl";
 
+/** "1 h 02 min", "3 min 05 s", "12 s". */
+export function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s >= 3600) return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
+  if (s >= 60) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+  return `${s} s`;
+}
+
 /** Run `metis train`; returns the summary to print. */
 export async function trainCommand(argv: string[]): Promise<string> {
   const { values } = parseArgs({
@@ -30,9 +38,15 @@ export async function trainCommand(argv: string[]): Promise<string> {
       const m = e.metrics;
       const judge = m.judgeAbsError === null ? "" : `  judge |err| ${m.judgeAbsError.toFixed(3)}${m.judgeSpearman === null ? "" : ` ρ ${m.judgeSpearman.toFixed(2)}`}`;
       const heldOut = m.heldOutPassRate === null ? "" : `  held-out ${(m.heldOutPassRate * 100).toFixed(1)}%`;
-      if (!values.json) process.stderr.write(`step ${m.step}  reward ${m.rewardMean.toFixed(3)}  pass ${(m.passRate * 100).toFixed(1)}%  zero-var ${(m.zeroVarianceShare * 100).toFixed(0)}%${judge}${heldOut}  ${(m.stepMs / 1000).toFixed(1)}s\n`);
+      if (!values.json) {
+        // ETA from the mean step time of this session's steps.
+        const remaining = Math.max(0, totalSteps() - m.step);
+        const eta = remaining * (lines.reduce((a, x) => a + x.stepMs, 0) / lines.length / 1000);
+        process.stderr.write(`step ${m.step}/${totalSteps()}  reward ${m.rewardMean.toFixed(3)}  pass ${(m.passRate * 100).toFixed(1)}%  zero-var ${(m.zeroVarianceShare * 100).toFixed(0)}%${judge}${heldOut}  ${(m.stepMs / 1000).toFixed(1)}s  ETA ${formatDuration(eta)}\n`);
+      }
     } else if (e.type === "checkpoint" && !values.json) process.stderr.write(`checkpoint ${e.dir}\n`);
   };
+  let totalSteps = (): number => 0;
   const run = values.resume
     ? await RftRun.resume(values.resume, onEvent, values.steps ? { steps: numberOption("steps", values.steps, 0, { integer: true, min: 1 }) } : {})
     : await RftRun.create(values.runs, withPreset(choiceOption("preset", values.preset, ["workbench", "paper"] as const, "workbench"), {
@@ -49,8 +63,19 @@ export async function trainCommand(argv: string[]): Promise<string> {
         ...(values["checkpoint-every"] ? { checkpointEvery: numberOption("checkpoint-every", values["checkpoint-every"], 0, { integer: true, min: 1 }) } : {}),
         ...(values["max-tokens"] ? { maxTokens: numberOption("max-tokens", values["max-tokens"], 0, { integer: true, min: 1 }) } : {}),
       }), onEvent);
-  // Ctrl-C pauses at the next step boundary (with a checkpoint) instead of losing the step.
-  const onSigint = (): void => run.pause();
+  totalSteps = () => run.currentConfig.steps;
+  const c = run.currentConfig;
+  if (!values.json) {
+    process.stderr.write(`${values.resume ? "resuming" : "training"} ${run.store.dir}\n  model ${c.model}\n  dataset ${c.dataset}${c.evalDataset ? ` (held-out: ${c.evalDataset})` : ""}\n  ${c.scheduler}, steps ${run.step}/${c.steps}, ${c.batchSize} prompts × ${c.groupSize} completions, ${c.maxTokens} tokens, lr ${c.learningRate}, LoRA r${c.loraRank}, seed ${c.seed}\n`);
+  }
+  // Ctrl-C pauses at the next step boundary (with a checkpoint) instead of losing the step; a second one quits.
+  let interrupted = false;
+  const onSigint = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    if (!values.json) process.stderr.write("pausing after this step (a checkpoint is written); Ctrl-C again to quit now\n");
+    run.pause();
+  };
   process.on("SIGINT", onSigint);
   try {
     if (run.finished && run.store.run.data.status === "finished") {

@@ -128,6 +128,11 @@ export class RftRun {
     return run;
   }
 
+  /** The run's current configuration (changes applied so far included). */
+  get currentConfig(): Readonly<RftConfig> {
+    return this.config;
+  }
+
   /** Whether every configured step is done. */
   get finished(): boolean {
     return this.step >= this.config.steps;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { PRESETS, withPreset, type PresetName } from "../src-main/rft/rft-config.js";
 import { RftRun, type StepMetrics } from "../src-main/rft/rft-run.js";
-import { mean } from "../src-main/util/stats.js";
+import { mean, spearman } from "../src-main/util/stats.js";
 import { PALETTE, writePlot } from "./plot.js";
 import { writeResult } from "./write-result.js";
 
@@ -54,6 +54,8 @@ export async function curriculaBench(argv: string[]): Promise<string> {
   const entries = values.schedulers.split(",");
   const curves: Record<string, Record<number, CurvePoint[]>> = {};
   const stepSeconds: Record<string, number[]> = {};
+  /** METIS: (predicted, observed) variance pairs of the second half of each run, for calibration. */
+  const judged: Record<string, { predicted: number; observed: number }[]> = {};
   try {
     // An entry is a scheduler, optionally with a preset: "metis:paper" is METIS as the paper sets it.
     for (const entry of entries) {
@@ -61,6 +63,7 @@ export async function curriculaBench(argv: string[]): Promise<string> {
       if (!(preset in PRESETS)) throw new Error(`unknown preset "${preset}" in --schedulers (known: ${Object.keys(PRESETS).join(", ")})`);
       curves[entry] = {};
       stepSeconds[entry] = [];
+      judged[entry] = [];
       for (const seed of seeds) {
         const curve: CurvePoint[] = [];
         let seconds = 0, rollouts = 0, tokens = 0;
@@ -73,6 +76,7 @@ export async function curriculaBench(argv: string[]): Promise<string> {
           const trainMs = m.stepMs - (m.info["time/evalMs"] ?? 0);
           seconds += trainMs / 1000;
           stepSeconds[entry]!.push(trainMs / 1000);
+          if (m.step > steps / 2) for (const c of m.cells) if (c.predicted !== null) judged[entry]!.push({ predicted: c.predicted, observed: c.variance });
           rollouts += m.cells.length * 8; // every group rolled out, DAPO's dropped ones included
           tokens += m.rolloutTokens + (m.info["metis/judgmentTokens"] ?? 0);
           if (m.heldOutPassRate !== null) {
@@ -99,6 +103,8 @@ export async function curriculaBench(argv: string[]): Promise<string> {
         seedsReachingTarget: reached.length,
         toTarget: { steps: stat((p) => p.step), seconds: stat((p) => p.seconds), rollouts: stat((p) => p.rollouts), tokens: stat((p) => p.tokens) },
         secondsPerStep: r3(mean(stepSeconds[entry]!)),
+        // Rank correlation of predicted and observed variance over the second half's judged prompts (all seeds).
+        judgeSpearmanSecondHalf: judged[entry]!.length >= 3 ? (spearman(judged[entry]!.map((p) => p.predicted), judged[entry]!.map((p) => p.observed)) ?? null) : null,
       };
     });
     // The issue's goal: METIS reaching uniform's best level in ≤ 0.6× uniform's time and rollouts.

@@ -11,6 +11,7 @@ import { resolveRftConfig, type RftConfigInput, type RftPatch } from "../rft/rft
 import type { RunStatus } from "../store/run-store.js";
 import { checkPromptsFit } from "./preflight.js";
 import { disposeLlamaBackend } from "../rollout/rollout-engine.js";
+import { closeSandboxes } from "../sandbox/sandbox-pool.js";
 
 /** What a run thread is started with. */
 export type RunWorkerData = { kind: "create"; runsDir: string; config: RftConfigInput } | { kind: "resume"; runDir: string; patch?: RftPatch };
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
   } finally {
     await run.dispose().catch(() => undefined);
     await disposeLlamaBackend().catch(() => undefined);
+    await closeSandboxes().catch(() => undefined);
   }
   post({ type: "ended", status, ...(error ? { error } : {}) });
   port.close();

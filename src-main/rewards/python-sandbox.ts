@@ -13,6 +13,6 @@ export function runPython(code: string, timeoutMs = 10_000): Promise<PythonResul
 }
 
 /** Stop the sandbox processes (tests, shutdown). */
-export function closePythonSandbox(): void {
-  closeSandboxes();
+export function closePythonSandbox(): Promise<void> {
+  return closeSandboxes();
 }

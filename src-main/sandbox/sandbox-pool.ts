@@ -40,17 +40,19 @@ export class SandboxPool {
     });
   }
 
-  /** Kill every process and fail what is queued. */
-  close(): void {
+  /** Kill every process and fail what is queued; resolves once the processes are gone. */
+  close(): Promise<void> {
     for (const job of this.queue.splice(0)) job.resolve({ ok: false, kind: "unavailable", error: "the sandbox was closed" });
+    const gone = [...this.processes].map((p) => p.gone$);
     for (const p of this.processes) p.kill();
     this.processes.clear();
     this.ready.clear();
+    return Promise.all(gone).then(() => undefined);
   }
 
   /** Process ids of the live processes (tests). */
-  get processCount(): number {
-    return this.processes.size;
+  get pids(): number[] {
+    return [...this.processes].map((p) => p.pid).filter((pid): pid is number => pid !== undefined);
   }
 
   private pump(): void {
@@ -104,8 +106,12 @@ export function runSandboxed(language: SandboxLanguage, code: string, limits: Ru
   return sandboxPool(language).run(code, limits);
 }
 
-/** Stop every sandbox process (tests, shutdown). */
-export function closeSandboxes(): void {
-  for (const pool of pools.values()) pool.close();
+/**
+ * Stop every sandbox process (tests, shutdown) and wait until they are gone. A run thread calls
+ * it before exiting: children of a thread that has ended are never reaped.
+ */
+export function closeSandboxes(): Promise<void> {
+  const closing = [...pools.values()].map((pool) => pool.close());
   pools.clear();
+  return Promise.all(closing).then(() => undefined);
 }

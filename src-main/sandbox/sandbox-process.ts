@@ -107,6 +107,9 @@ function residentBytes(pid: number): number | null {
 /** A running sandbox child. `ready` settles once its runtime has loaded (false if it failed to start). */
 export class SandboxProcess {
   readonly ready: Promise<boolean>;
+  /** Settles once the process is gone (and reaped). */
+  readonly gone$: Promise<void>;
+  private markGone: () => void = () => {};
   private readonly child: ChildProcess;
   private current: { id: number; finish: (o: SandboxOutcome) => void } | null = null;
   private stderrTail = "";
@@ -127,6 +130,7 @@ export class SandboxProcess {
     this.child.stderr!.on("data", (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString("utf8")).slice(-2000);
     });
+    this.gone$ = new Promise((resolve) => (this.markGone = resolve));
     let markReady: (ok: boolean) => void = () => {};
     this.ready = new Promise((resolve) => (markReady = resolve));
     // A runtime that never finishes loading must not hold its queue forever.
@@ -156,6 +160,11 @@ export class SandboxProcess {
   private hold(held: boolean): void {
     const handles: ({ ref?: () => void; unref?: () => void } | null | undefined)[] = [this.child, this.child.channel, this.child.stderr as never];
     for (const h of handles) (held ? h?.ref : h?.unref)?.call(h);
+  }
+
+  /** The child's process id (tests). */
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   /** Whether the process is alive and not running a request. */
@@ -208,6 +217,7 @@ export class SandboxProcess {
     const detail = this.stderrTail.trim().split("\n").slice(-1)[0];
     job?.finish({ ok: false, kind: "crash", error: `the sandbox process ended${detail ? `: ${detail}` : ""}` });
     this.onGone(this);
+    this.markGone();
   }
 
   /** Why the process failed to start, from its error output. */

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { jsCodeRewardDetailed, pythonCodeReward, pythonCodeRewardDetailed } from "../rewards/code-reward.js";
 import { userJsReward } from "../rewards/user-reward.js";
 import { useTempDir } from "../testing/temp-dir.js";
-import { closeSandboxes, runSandboxed } from "./sandbox-pool.js";
+import { closeSandboxes, runSandboxed, sandboxPool } from "./sandbox-pool.js";
 import { sandboxNodeFlags } from "./sandbox-process.js";
 
 afterAll(() => closeSandboxes());
@@ -126,6 +126,25 @@ describe("JavaScript sandbox", () => {
 
   it("a user reward file cannot reach the host either", async () => {
     await expect(userJsReward("function reward() { return constructor.constructor('return process')().pid }", "c", null)).rejects.toThrow(/user reward failed/);
+  });
+});
+
+describe("closing", () => {
+  it("ends and reaps every sandbox process (a run thread does this before it exits)", async () => {
+    expect(await js("1 + 1")).toEqual({ ok: true, value: 2 });
+    const pids = sandboxPool("javascript").pids;
+    expect(pids.length).toBeGreaterThan(0);
+    await closeSandboxes();
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(pids.filter(alive)).toEqual([]);
+    expect(await js("2 + 2")).toEqual({ ok: true, value: 4 }); // a new pool starts on demand
   });
 });
 

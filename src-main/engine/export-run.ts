@@ -5,27 +5,45 @@ import { basename, join } from "node:path";
 import { RunStore } from "../store/run-store.js";
 import { exportLoraGguf, exportPeft, mergeLora, writeMergedGguf } from "../train/llama/export.js";
 import { loadLlamaWeights } from "../train/llama/llama-weights.js";
-import { loraTargetShapes, type LoraPair } from "../train/llama/lora.js";
+import { loraTargetShapes, type LoraConfig, type LoraPair } from "../train/llama/lora.js";
 import { readSafetensors } from "../util/safetensors.js";
 
-/** Write the export next to the run (exports/) and return its path. */
+/** The LoRA pairs a checkpoint holds (shapes from the model, values from the file, all finite). */
+function checkpointPairs(checkpoint: string, weights: ReturnType<typeof loadLlamaWeights>, lora: LoraConfig): LoraPair[] {
+  const { tensors } = readSafetensors(join(checkpoint, "state.safetensors"));
+  return loraTargetShapes(weights.config, lora).map((p) => {
+    const a = tensors.get(`param:${p.base}.lora_a`), b = tensors.get(`param:${p.base}.lora_b`);
+    if (!a || !b) throw new Error(`${checkpoint}: missing LoRA tensors for ${p.base}`);
+    if (a.data.length !== p.nIn * lora.rank || b.data.length !== p.nOut * lora.rank) throw new Error(`${checkpoint}: LoRA tensors for ${p.base} have the wrong size`);
+    if (!a.data.every(Number.isFinite) || !b.data.every(Number.isFinite)) throw new Error(`${checkpoint}: LoRA tensors for ${p.base} hold non-finite values`);
+    return { ...p, a: a.data, b: b.data };
+  });
+}
+
+/** Write the export of the newest checkpoint that reads back whole next to the run (exports/) and return its path. */
 export async function exportRun(runDir: string, format: "gguf-lora" | "peft" | "merged-gguf"): Promise<string> {
   const store = await RunStore.open(runDir);
-  const checkpoint = store.latestCheckpoint();
-  if (!checkpoint) throw new Error(`${runDir}: no checkpoint to export yet`);
+  const candidates = store.checkpointCandidates();
+  if (candidates.length === 0) throw new Error(`${runDir}: no checkpoint to export yet`);
   const c = store.run.data.config;
   const weights = loadLlamaWeights(c.model);
   const lora = { rank: c.loraRank, alpha: c.loraAlpha, targets: c.loraTargets };
-  const { tensors } = readSafetensors(join(checkpoint, "state.safetensors"));
-  // Shapes come from the model; values from the checkpoint.
-  const pairs: LoraPair[] = loraTargetShapes(weights.config, lora).map((p) => {
-    const a = tensors.get(`param:${p.base}.lora_a`), b = tensors.get(`param:${p.base}.lora_b`);
-    if (!a || !b) throw new Error(`${checkpoint}: missing LoRA tensors for ${p.base}`);
-    return { ...p, a: a.data, b: b.data };
-  });
+  // A damaged newest checkpoint must not block (or poison) the export: fall back to the previous one.
+  const failures: string[] = [];
+  let found: { checkpoint: string; pairs: LoraPair[] } | null = null;
+  for (const dir of candidates) {
+    try {
+      found = { checkpoint: dir, pairs: checkpointPairs(dir, weights, lora) };
+      break;
+    } catch (e) {
+      failures.push((e as Error).message);
+    }
+  }
+  if (!found) throw new Error(`${runDir}: no checkpoint could be read for export:\n${failures.join("\n")}`);
+  const { checkpoint, pairs } = found;
   const out = join(runDir, "exports");
   mkdirSync(out, { recursive: true });
-  const step = basename(checkpoint);
+  const step = basename(checkpoint).replace(/\.old$/, "");
   if (format === "gguf-lora") {
     const path = join(out, `adapter-${step}.gguf`);
     exportLoraGguf(path, weights.config, lora, pairs);

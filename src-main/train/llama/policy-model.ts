@@ -271,34 +271,13 @@ export class PolicyModel {
     return { feeds, align: (v) => alignPacked(v, row), read: (v) => packedValues(v, row) };
   }
 
-  /** One optimizer step. For GRPO, `signals` carries advantages (and optionally old/ref log-probs). */
+  /**
+   * One optimizer step. For GRPO, `signals` carries advantages (and optionally old/ref log-probs).
+   * With micro-batches, their gradients are accumulated into the one update.
+   */
   async update(sequences: readonly PolicySequence[], signals: PolicySignals | null = null): Promise<StepResult & { logp: number[][] }> {
-    if (this.microBatchTokens) return this.accumulatedUpdate(sequences, signals);
-    const { feeds, batch } = this.modelFeeds(sequences);
-    if (this.objective.kind === "grpo") {
-      if (!signals || signals.advantages.length !== sequences.length) throw new Error(`GRPO needs one advantage per sequence (${sequences.length})`);
-      feeds.advantages = alignCompletionValues(perTokenAdvantages(sequences, signals.advantages), batch);
-      feeds.oldLogp = alignCompletionValues(signals.oldLogp ?? (await this.logProbs(sequences)), batch);
-      if (this.objective.policy.klCoef !== 0) {
-        if (!signals.refLogp) throw new Error("klCoef is set: pass reference log-probs (refLogp)");
-        feeds.refLogp = alignCompletionValues(signals.refLogp, batch);
-      }
-    }
-    const result = await this.trainer.trainStep(feeds);
-    return { ...result, logp: completionValues(result.outputs.logp!.data as Float32Array, batch) };
-  }
-
-  /** {@link update} over length-sorted micro-batches whose gradients add up to the whole batch's. */
-  private async accumulatedUpdate(sequences: readonly PolicySequence[], signals: PolicySignals | null): Promise<StepResult & { logp: number[][] }> {
     if (this.objective.kind === "grpo" && (!signals || signals.advantages.length !== sequences.length)) throw new Error(`GRPO needs one advantage per sequence (${sequences.length})`);
     const parts = this.plan(sequences);
-    const completionTokens = (i: number): number => sequences[i]!.tokens.length - sequences[i]!.completionStart;
-    const totalTokens = sequences.reduce((n, _, i) => n + completionTokens(i), 0);
-    // Each micro-batch's loss is normalised over its own tokens (token-mean) or sequences (the
-    // others; never packed): weighting by its share of the whole batch's normaliser sums to the
-    // whole gradient.
-    const byTokens = this.objective.kind === "sft" || this.objective.policy.aggregation === "token-mean";
-    const weights = parts.map((p) => (byTokens ? p.indices.reduce((n, i) => n + completionTokens(i), 0) / Math.max(1, totalTokens) : p.indices.length / sequences.length));
     const oldLogp = this.objective.kind === "grpo" ? (signals!.oldLogp ?? (await this.logProbs(sequences))) : null;
     const built = parts.map((part) => {
       const mb = this.microBatchFeeds(sequences, part);
@@ -313,10 +292,26 @@ export class PolicyModel {
       }
       return mb;
     });
-    const result = await this.trainer.accumulateStep(built.map((b) => b.feeds), weights);
+    let result: StepResult;
+    let outputsPerBatch: Record<string, HostTensor>[];
+    if (this.microBatchTokens) {
+      const completionTokens = (i: number): number => sequences[i]!.tokens.length - sequences[i]!.completionStart;
+      const totalTokens = sequences.reduce((n, _, i) => n + completionTokens(i), 0);
+      // Each micro-batch's loss is normalised over its own tokens (token-mean) or sequences (the
+      // others; never packed): weighting by its share of the whole batch's normaliser sums to the
+      // whole gradient.
+      const byTokens = this.objective.kind === "sft" || this.objective.policy.aggregation === "token-mean";
+      const weights = parts.map((p) => (byTokens ? p.indices.reduce((n, i) => n + completionTokens(i), 0) / Math.max(1, totalTokens) : p.indices.length / sequences.length));
+      const accumulated = await this.trainer.accumulateStep(built.map((b) => b.feeds), weights);
+      result = accumulated;
+      outputsPerBatch = accumulated.outputsPerBatch;
+    } else {
+      result = await this.trainer.trainStep(built[0]!.feeds);
+      outputsPerBatch = [result.outputs];
+    }
     const logp = new Array<number[]>(sequences.length);
     parts.forEach((part, g) => {
-      const values = built[g]!.read(result.outputsPerBatch[g]!.logp!.data as Float32Array);
+      const values = built[g]!.read(outputsPerBatch[g]!.logp!.data as Float32Array);
       part.indices.forEach((i, k) => (logp[i] = values[k]!));
     });
     return { loss: result.loss, gradNorm: result.gradNorm, metrics: result.metrics, outputs: result.outputs, logp };

@@ -61,8 +61,6 @@ export class RftRun {
   private adapterVersion = 0;
   private heldOutRows: TaskRow[] | null = null;
   private readonly embeddings = new Map<string, number[]>();
-  /** Time spent scoring completions in the current step. */
-  private rewardMs = 0;
 
   private constructor(
     readonly store: RunStore,
@@ -254,13 +252,12 @@ export class RftRun {
     });
   }
 
-  private async rollOut(rows: readonly TaskRow[]): Promise<{ rows: TaskRow[]; completions: Completion[][]; rewards: (number | null)[][]; tokens: number; ms: number }> {
-    if (rows.length === 0) return { rows: [], completions: [], rewards: [], tokens: 0, ms: 0 };
+  private async rollOut(rows: readonly TaskRow[]): Promise<{ rows: TaskRow[]; completions: Completion[][]; rewards: (number | null)[][]; tokens: number; ms: number; rewardMs: number }> {
+    if (rows.length === 0) return { rows: [], completions: [], rewards: [], tokens: 0, ms: 0, rewardMs: 0 };
     const batch = await this.engine.generate(rows.map((r) => r.prompt), this.config.groupSize, { temperature: this.config.temperature, maxTokens: this.config.maxTokens, seed: this.rng.nextU32() });
     const rewardStart = performance.now();
     const rewards = await Promise.all(rows.map((r, i) => Promise.all(batch.completions[i]!.map((c) => scoreCompletion(r.reward, c.text)))));
-    this.rewardMs += performance.now() - rewardStart;
-    return { rows: [...rows], completions: batch.completions, rewards, tokens: batch.generatedTokens, ms: batch.wallMs };
+    return { rows: [...rows], completions: batch.completions, rewards, tokens: batch.generatedTokens, ms: batch.wallMs, rewardMs: performance.now() - rewardStart };
   }
 
   private async runStep(): Promise<void> {
@@ -271,8 +268,7 @@ export class RftRun {
       poolFactor: this.config.metisPoolFactor, window: this.config.metisWindow, examples: this.config.metisExamples, exploration: this.config.metisExploration,
     });
     // Where a step's time goes (milliseconds), reported in the metrics' info.
-    this.rewardMs = 0;
-    const timing = { select: 0, judge: 0, rollout: 0, reward: 0, update: 0, eval: 0, trainTokens: 0, judgmentTrainTokens: 0 };
+    const timing = { select: 0, judge: 0, rollout: 0, reward: 0, update: 0, eval: 0 };
     const selectStart = performance.now();
     const selection: Selection = await curriculum.select(this.rows, state, {
       step, rng: this.rng, batchSize: this.config.batchSize,
@@ -292,7 +288,7 @@ export class RftRun {
     const allGroups: { row: TaskRow; rewards: (number | null)[] }[] = rolled.rows.map((row, i) => ({ row, rewards: rolled.rewards[i]! }));
     if (selection.filterZeroVariance) {
       const keep = (rw: (number | null)[]): boolean => variance(rw.filter((r): r is number => r !== null)) > 0;
-      const kept = { rows: [] as TaskRow[], completions: [] as Completion[][], rewards: [] as (number | null)[][], tokens: rolled.tokens, ms: rolled.ms };
+      const kept = { rows: [] as TaskRow[], completions: [] as Completion[][], rewards: [] as (number | null)[][], tokens: rolled.tokens, ms: rolled.ms, rewardMs: rolled.rewardMs };
       const take = (r: typeof rolled): void => r.rows.forEach((row, i) => {
         if (keep(r.rewards[i]!) && kept.rows.length < this.config.batchSize) {
           kept.rows.push(row); kept.completions.push(r.completions[i]!); kept.rewards.push(r.rewards[i]!);
@@ -304,7 +300,7 @@ export class RftRun {
         const next = reserve.slice(0, this.config.batchSize - kept.rows.length);
         reserve = reserve.slice(next.length);
         const more = await this.rollOut(next);
-        kept.tokens += more.tokens; kept.ms += more.ms;
+        kept.tokens += more.tokens; kept.ms += more.ms; kept.rewardMs += more.rewardMs;
         more.rows.forEach((row, i) => allGroups.push({ row, rewards: more.rewards[i]! }));
         take(more);
       }
@@ -312,7 +308,7 @@ export class RftRun {
     }
 
     timing.rollout = rolled.ms;
-    timing.reward = this.rewardMs;
+    timing.reward = rolled.rewardMs;
 
     // Task sequences and advantages.
     const advantages = groupAdvantages(rolled.rewards, { scaleByStd: this.config.scaleAdvantages, eps: 1e-6 });
@@ -332,17 +328,21 @@ export class RftRun {
       observed.set(g.row.id, outcome);
       recordOutcome(state, g.row.id, { step, ...outcome, samples: scored.length });
     }
-    const judgeErrors: number[] = [];
     const judged: { completions: Judgment["completions"]; rewards: number[] }[] = [];
     const judgedPairs: { predicted: number; observed: number }[] = [];
+    let judgmentTrainTokens = 0;
+    /** The joint objective: task loss + λ · judgment loss, as λ-scaled advantages in one batch. */
+    const addJudgment = (c: Judgment["completions"][number], advantage: number): void => {
+      if (advantage === 0) return;
+      sequences.push({ tokens: [...c.promptTokens, ...c.tokens], completionStart: c.promptTokens.length });
+      judgmentTrainTokens += c.promptTokens.length + c.tokens.length;
+      seqAdvantages.push(this.config.judgmentWeight * advantage);
+    };
     for (const j of selection.judgments ?? []) {
       recordPrediction(state, j.id, step, j.predicted);
       const obs = observed.get(j.id);
       if (!obs) continue;
-      if (j.predicted !== null) {
-        judgeErrors.push(Math.abs(j.predicted - obs.variance));
-        judgedPairs.push({ predicted: j.predicted, observed: obs.variance });
-      }
+      if (j.predicted !== null) judgedPairs.push({ predicted: j.predicted, observed: obs.variance });
       if (this.config.judgmentWeight === 0) continue;
       const jr = j.completions.map((c) => judgmentReward(c.predicted, obs.variance, this.config.judgmentReward));
       if (this.config.judgmentBaseline === "moving-average") {
@@ -350,13 +350,7 @@ export class RftRun {
         continue;
       }
       const [ja] = groupAdvantages([jr], { scaleByStd: this.config.scaleAdvantages, eps: 1e-6 });
-      j.completions.forEach((c, k) => {
-        if (ja![k] === 0) return;
-        sequences.push({ tokens: [...c.promptTokens, ...c.tokens], completionStart: c.promptTokens.length });
-        timing.judgmentTrainTokens += c.promptTokens.length + c.tokens.length;
-        // The joint objective: task loss + λ · judgment loss, as λ-scaled advantages in one batch.
-        seqAdvantages.push(this.config.judgmentWeight * ja![k]!);
-      });
+      j.completions.forEach((c, k) => addJudgment(c, ja![k]!));
     }
 
     // The paper's judgment update: REINFORCE against a moving average of judgment rewards.
@@ -364,16 +358,10 @@ export class RftRun {
       const all = judged.flatMap((g) => g.completions.map((c, k) => ({ c, r: g.rewards[k]! })));
       const { advantages, baseline } = movingBaselineAdvantages(all.map((x) => x.r), state.judgmentBaseline ?? null);
       state.judgmentBaseline = baseline;
-      all.forEach(({ c }, k) => {
-        if (advantages[k] === 0) return;
-        sequences.push({ tokens: [...c.promptTokens, ...c.tokens], completionStart: c.promptTokens.length });
-        timing.judgmentTrainTokens += c.promptTokens.length + c.tokens.length;
-        seqAdvantages.push(this.config.judgmentWeight * advantages[k]!);
-      });
+      all.forEach(({ c }, k) => addJudgment(c, advantages[k]!));
     }
 
     let update = { loss: 0, gradNorm: 0, metrics: {} as Record<string, number> };
-    timing.trainTokens = sequences.reduce((n, q) => n + q.tokens.length, 0);
     const updateStart = performance.now();
     if (sequences.length > 0) {
       const refLogp = this.reference ? await this.reference.logProbs(sequences) : undefined;
@@ -403,7 +391,7 @@ export class RftRun {
       rolloutTokens: rolled.tokens,
       rolloutTokensPerSecond: rolled.ms > 0 ? rolled.tokens / (rolled.ms / 1000) : 0,
       stepMs: performance.now() - t0,
-      judgeAbsError: judgeErrors.length > 0 ? mean(judgeErrors) : null,
+      judgeAbsError: judgedPairs.length > 0 ? mean(judgedPairs.map((p) => Math.abs(p.predicted - p.observed))) : null,
       judgeSpearman: spearman(judgedPairs.map((p) => p.predicted), judgedPairs.map((p) => p.observed)),
       judgeParseFailures: selection.info["metis/parseFailures"] ?? 0,
       wastedRollouts: wasted,
@@ -411,7 +399,12 @@ export class RftRun {
       heldOutPassRate: heldOut?.passRate ?? null,
       heldOutReward: heldOut?.meanReward ?? null,
       judgmentExamples: (selection.examples ?? []).map((e) => ({ prompt: compactPrompt(e.prompt), variance: e.variance })),
-      info: { ...selection.info, ...Object.fromEntries(Object.entries(timing).map(([k, v]) => [k.endsWith("Tokens") ? `train/${k}` : `time/${k}Ms`, Math.round(v)])) },
+      info: {
+        ...selection.info,
+        ...Object.fromEntries(Object.entries(timing).map(([k, v]) => [`time/${k}Ms`, Math.round(v)])),
+        "train/trainTokens": sequences.reduce((n, q) => n + q.tokens.length, 0),
+        "train/judgmentTrainTokens": judgmentTrainTokens,
+      },
     };
     this.store.run.data.step = step;
     this.store.appendMetrics(metrics);

@@ -7,19 +7,14 @@ import { Low } from "lowdb";
 import { JSONFile } from "lowdb/node";
 import { emptyCurriculumState, type CurriculumState } from "../curriculum/curriculum.js";
 import type { RftConfig, RftPatch } from "../rft/rft-config.js";
+import { FileError } from "../util/file-error.js";
 
 export const RUN_STATUSES = ["created", "running", "paused", "stopped", "finished", "failed"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** A run file that cannot be used: the file and what is wrong with it. */
-export class RunFileError extends Error {
+export class RunFileError extends FileError {
   override name = "RunFileError";
-  constructor(
-    readonly file: string,
-    readonly detail: string,
-  ) {
-    super(`${file}: ${detail}`);
-  }
 }
 
 /** A checkpoint directory being written: `step-0000012.tmp-<pid>` (train/checkpoint.ts). */

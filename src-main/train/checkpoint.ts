@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { readSafetensors, writeSafetensors, type F32Tensor } from "../util/safetensors.js";
 import { assertFiniteParams, firstNonFinite } from "./finite-params.js";
 import type { Trainer } from "./trainer.js";
+import { FileError } from "../util/file-error.js";
 
 const FORMAT = 1;
 const STATE_FILE = "state.safetensors";
@@ -21,14 +22,8 @@ export interface CheckpointMeta<T> {
 }
 
 /** A checkpoint that cannot be loaded: the file and what is wrong with it. */
-export class CheckpointError extends Error {
+export class CheckpointError extends FileError {
   override name = "CheckpointError";
-  constructor(
-    readonly file: string,
-    readonly detail: string,
-  ) {
-    super(`${file}: ${detail}`);
-  }
 }
 
 /**

@@ -35,7 +35,8 @@ export async function jsCodeRewardDetailed(completion: string, entryPoint: strin
   if (!IDENTIFIER.test(entryPoint)) return { reward: null, reason: `the entry point ${JSON.stringify(entryPoint)} is not a JavaScript identifier` };
   const code = extractCode(completion);
   if (code === "") return { reward: 0, reason: "no code in the completion" };
-  const declares = new RegExp(`\\b(function\\s+${entryPoint.replace(/\$/g, "\\$")}\\b|(const|let|var)\\s+${entryPoint.replace(/\$/g, "\\$")}\\b)`).test(code);
+  const name = entryPoint.replace(/\$/g, "\\$"); // `$` is legal in a JS identifier and special in a RegExp
+  const declares = new RegExp(`\\b(function\\s+${name}\\b|(const|let|var)\\s+${name}\\b)`).test(code);
   const program = declares ? `${code}\n;${tests}\n;true` : `const ${entryPoint} = (${code});\n${tests}\n;true`;
   return scoreOutcome(await runInSandbox(program, limits), (value) => value === true);
 }

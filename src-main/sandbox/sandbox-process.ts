@@ -214,13 +214,13 @@ export class SandboxProcess {
     markReady(false);
     const job = this.current;
     this.current = null;
-    const detail = this.stderrTail.trim().split("\n").slice(-1)[0];
+    const detail = this.startError;
     job?.finish({ ok: false, kind: "crash", error: `the sandbox process ended${detail ? `: ${detail}` : ""}` });
     this.onGone(this);
     this.markGone();
   }
 
-  /** Why the process failed to start, from its error output. */
+  /** The last line of the process's error output (why it failed to start, or ended). */
   get startError(): string {
     return this.stderrTail.trim().split("\n").slice(-1)[0] ?? "";
   }

@@ -8,7 +8,7 @@ import { parseMix } from "../pretrain/pretrain-data.js";
 import { numberOption } from "./usage-error.js";
 
 export const PRETRAIN_USAGE =
-  "metis pretrain [--out resources/models/metis-tiny.gguf] [--datasets resources/datasets] [--steps N] [--seed N] [--batch N] [--lr X] [--layers N] [--dim N] [--heads N] [--kv-heads N] [--ffn N] [--init FILE.gguf] [--calibrate-steps N] [--mix family=w,…] [--json]";
+  "metis pretrain [--out resources/models/metis-tiny.gguf] [--datasets resources/datasets] [--steps N] [--seed N] [--batch N] [--lr X] [--layers N] [--dim N] [--heads N] [--kv-heads N] [--ffn N] [--init FILE.gguf] [--calibrate-steps N] [--mix family=w,…] [--typo-share P] [--json]";
 
 /** Run `metis pretrain`; returns the text to print. */
 export async function pretrainCommand(argv: string[]): Promise<string> {
@@ -18,7 +18,7 @@ export async function pretrainCommand(argv: string[]): Promise<string> {
     options: {
       out: { type: "string", default: "resources/models/metis-tiny.gguf" }, datasets: { type: "string", default: "resources/datasets" },
       steps: { type: "string" }, seed: { type: "string" }, batch: { type: "string" }, lr: { type: "string" }, layers: { type: "string" },
-      dim: { type: "string" }, heads: { type: "string" }, "kv-heads": { type: "string" }, ffn: { type: "string" }, init: { type: "string" }, "calibrate-steps": { type: "string" }, mix: { type: "string" },
+      dim: { type: "string" }, heads: { type: "string" }, "kv-heads": { type: "string" }, ffn: { type: "string" }, init: { type: "string" }, "calibrate-steps": { type: "string" }, mix: { type: "string" }, "typo-share": { type: "string" },
       json: { type: "boolean", default: false },
     },
   });
@@ -45,6 +45,7 @@ export async function pretrainCommand(argv: string[]): Promise<string> {
       ffn: int("ffn", d.ffn),
       initFrom: values.init ?? null,
       ...(values.mix ? { familyWeights: parseMix(values.mix) } : {}),
+      typoShare: numberOption("typo-share", values["typo-share"], d.typoShare, { min: 0, max: 1 }),
       calibrateSteps: numberOption("calibrate-steps", values["calibrate-steps"], d.calibrateSteps, { integer: true, min: 0, max: 1e7 }),
     },
     (line) => process.stderr.write(`${line}\n`),

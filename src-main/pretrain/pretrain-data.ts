@@ -70,12 +70,31 @@ export function judgmentSequence(rng: Rng, heldOut: ReadonlySet<string>, varianc
   return sftSequence(judgmentPrompt(examples, candidate.prompt), ` ${formatVariance(varianceOf(candidate))}`);
 }
 
-/** One batch: task items, or (with probability `judgmentShare`) judgment items. */
-export function pretrainBatch(rng: Rng, size: number, heldOut: ReadonlySet<string>, judgmentShare: number, varianceOf: VarianceOf, weights: FamilyWeights = FAMILY_WEIGHTS): PolicySequence[] {
+const DIGITS = "0123456789";
+const LETTERS = "abcdefghijklmnopqrstuvwxyz";
+
+/**
+ * `answer` with one letter or digit replaced by another of its kind: a careless slip that makes
+ * the answer wrong (a different number, name or identifier) while keeping its form.
+ */
+export function withTypo(rng: Rng, answer: string): string {
+  const positions = [...answer].flatMap((c, i) => (/[0-9a-z]/.test(c) ? [i] : []));
+  if (positions.length === 0) return answer;
+  const i = rng.pick(positions);
+  const alphabet = DIGITS.includes(answer[i]!) ? DIGITS : LETTERS;
+  const others = alphabet.replace(answer[i]!, "");
+  return answer.slice(0, i) + rng.pick([...others]) + answer.slice(i + 1);
+}
+
+/**
+ * One batch: task items, or (with probability `judgmentShare`) judgment items. A share
+ * `typoShare` of task answers carries one slip (see `withTypo`).
+ */
+export function pretrainBatch(rng: Rng, size: number, heldOut: ReadonlySet<string>, judgmentShare: number, varianceOf: VarianceOf, weights: FamilyWeights = FAMILY_WEIGHTS, typoShare = 0): PolicySequence[] {
   if (rng.uniform() < judgmentShare) return Array.from({ length: Math.max(1, size >> 1) }, () => judgmentSequence(rng, heldOut, varianceOf, weights));
   return Array.from({ length: size }, () => {
     const row = randomTask(rng, heldOut, "train", weights);
-    return sftSequence(row.prompt, row.reference!);
+    return sftSequence(row.prompt, rng.uniform() < typoShare ? withTypo(rng, row.reference!) : row.reference!);
   });
 }
 

@@ -46,6 +46,8 @@ export interface PretrainOptions {
   calibrationItems: number;
   /** Share of each task family in the stream. */
   familyWeights: FamilyWeights;
+  /** Share of task answers trained with one slip in them (`withTypo`): headroom left for RL. */
+  typoShare: number;
 }
 
 export const DEFAULT_PRETRAIN: Omit<PretrainOptions, "out" | "heldOut"> = {
@@ -68,6 +70,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, "out" | "heldOut"> = {
   calibrateSteps: 500,
   calibrationItems: 300,
   familyWeights: FAMILY_WEIGHTS,
+  typoShare: 0,
 };
 
 /** Linear warm-up, then cosine decay to minLr. */
@@ -83,7 +86,7 @@ export async function pretrain(o: PretrainOptions, progress: (line: string) => v
   const logPath = o.out.replace(/\.gguf$/, "") + ".train.jsonl";
   mkdirSync(dirname(o.out), { recursive: true });
   if (!o.initFrom) writeFileSync(logPath, "");
-  else appendFileSync(logPath, JSON.stringify({ phase: "continue", from: o.initFrom, steps: o.steps, lr: o.lr, calibrateSteps: o.calibrateSteps, mix: o.familyWeights }) + "\n");
+  else appendFileSync(logPath, JSON.stringify({ phase: "continue", from: o.initFrom, steps: o.steps, lr: o.lr, calibrateSteps: o.calibrateSteps, mix: o.familyWeights, typoShare: o.typoShare }) + "\n");
   try {
     let init = o.initFrom;
     if (!init) {
@@ -101,7 +104,7 @@ export async function pretrain(o: PretrainOptions, progress: (line: string) => v
     try {
       for (let step = 0; step < o.steps; step++) {
         model.engine.setLearningRate(learningRate(step, o));
-        const batch = pretrainBatch(rng, o.batch, o.heldOut, o.judgmentShare, o.varianceOf, o.familyWeights);
+        const batch = pretrainBatch(rng, o.batch, o.heldOut, o.judgmentShare, o.varianceOf, o.familyWeights, o.typoShare);
         const { loss } = await model.update(batch);
         ema = Number.isNaN(ema) ? loss : 0.98 * ema + 0.02 * loss;
         if (step % 50 === 0 || step === o.steps - 1) {
@@ -116,7 +119,7 @@ export async function pretrain(o: PretrainOptions, progress: (line: string) => v
         const phase = { ...o, lr: o.lr / 3, minLr: o.minLr, warmup: 20, steps: o.calibrateSteps };
         for (let step = 0; step < o.calibrateSteps; step++) {
           model.engine.setLearningRate(learningRate(step, phase));
-          const batch = pretrainBatch(rng, o.batch, o.heldOut, 0.5, varianceOf, o.familyWeights);
+          const batch = pretrainBatch(rng, o.batch, o.heldOut, 0.5, varianceOf, o.familyWeights, o.typoShare);
           const { loss } = await model.update(batch);
           ema = Number.isNaN(ema) ? loss : 0.98 * ema + 0.02 * loss;
           if (step % 50 === 0 || step === o.calibrateSteps - 1) {

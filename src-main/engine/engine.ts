@@ -2,9 +2,9 @@
 // command handlers of the protocol, and the live runs whose events it forwards. Plain Node.
 // Each live run trains in its own thread (live-run.ts), so commands are answered while it trains.
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import { Low } from "lowdb";
 import { JSONFile } from "lowdb/node";
 import { TEST_FILE, TRAIN_FILE, readTaskRows } from "../datasets/default-datasets.js";
@@ -13,13 +13,17 @@ import { FieldMappingSchema } from "../datasets/import/field-mapping.js";
 import { Keys } from "../gguf/constants.js";
 import { readGguf } from "../gguf/reader.js";
 import { readModelInfo, type ModelInfo } from "../model/model-info.js";
-import { Commands, isCommand, parseParams, type CommandName, type CommandResult, type EngineEvent } from "../protocol/protocol.js";
-import { RftConfigSchema, RftPatchSchema, type RftPatch } from "../rft/rft-config.js";
+import { Commands, isCommand, parseParams, type CommandName, type CommandResult, type EngineEvent, type EvalChoice } from "../protocol/protocol.js";
+import { checkRunName, defaultRunName } from "../protocol/run-names.js";
+import { PRESETS, RftConfigSchema, RftPatchSchema, withPreset, type PresetName, type RftConfigInput, type RftPatch } from "../rft/rft-config.js";
 import type { RftEvent } from "../rft/rft-run.js";
 import { RunStore } from "../store/run-store.js";
+import { splitHoldout, writeHoldoutSplit } from "./eval-split.js";
 import { exportRun } from "./export-run.js";
 import { FileAccess, quoteFree } from "./file-access.js";
 import { LiveRun } from "./live-run.js";
+import { readRunMeta, writeRunMeta, type EvalChoiceRecord, type RunMeta } from "./run-meta.js";
+import { RunSummaries } from "./run-summaries.js";
 import type { RunWorkerData } from "./run-worker.js";
 import { Uploads } from "./uploads.js";
 
@@ -47,6 +51,8 @@ export class Engine {
    * ends, so a change made while paused, or just before the pause took effect, waits here for resume.
    */
   private readonly unapplied = new Map<string, RftPatch>();
+  /** Each run's summary for the Runs table, read incrementally from its metrics file. */
+  private readonly summaries = new RunSummaries();
   /** Run starts, one at a time (a failed start finds and deletes the directory it made). */
   private starting: Promise<unknown> = Promise.resolve();
 
@@ -60,7 +66,7 @@ export class Engine {
 
   /** Open (or create) the app's files and register the built-in model and datasets. */
   static async open(o: EngineOptions): Promise<Engine> {
-    for (const d of ["models", "datasets", "uploads", "runs"]) mkdirSync(join(o.userData, d), { recursive: true });
+    for (const d of ["models", "datasets", "uploads", "runs", "splits"]) mkdirSync(join(o.userData, d), { recursive: true });
     const db = new Low(new JSONFile<AppDoc>(join(o.userData, "app.json")), { models: [], datasets: [], runs: [] });
     await db.read();
     const engine = new Engine(o, db);
@@ -115,7 +121,7 @@ export class Engine {
       case "app.info":
         return { version: this.o.version, host: this.o.host, userData: this.o.userData } satisfies CommandResult<"app.info">;
       case "models.list":
-        return this.db.data.models.map((m) => ({ ...m, info: safeInfo(m.path) }));
+        return this.db.data.models.map((m) => ({ ...m, size: fileSize(m.path), info: safeInfo(m.path) }));
       case "models.add": {
         const p = parseParams("models.add", raw);
         const upload = p.upload ? this.uploads.take(p.upload) : null;
@@ -140,8 +146,16 @@ export class Engine {
         await this.db.write();
         return { ...entry, info };
       }
+      case "models.delete": {
+        const { id } = parseParams("models.delete", raw);
+        return this.deleteEntry("model", id, this.db.data.models, join(this.o.userData, "models"));
+      }
       case "datasets.list":
         return this.db.data.datasets;
+      case "datasets.delete": {
+        const { id } = parseParams("datasets.delete", raw);
+        return this.deleteEntry("dataset", id, this.db.data.datasets, join(this.o.userData, "datasets"));
+      }
       case "datasets.preview": {
         const p = parseParams("datasets.preview", raw);
         const choice = toChoice(p.mapping);
@@ -207,22 +221,33 @@ export class Engine {
       }
       case "runs.list":
         return this.listRuns();
-      case "runs.start": {
-        const p = parseParams("runs.start", raw);
-        const config: Record<string, unknown> = { ...p.config };
-        config.model = this.registered("model", config.model, this.db.data.models);
-        config.dataset = this.registered("dataset", config.dataset, this.db.data.datasets);
-        // Training on the built-in set: its held-out split becomes the run's held-out measure.
-        const builtinTest = this.db.data.datasets.find((d) => d.builtin && d.path.endsWith(TEST_FILE))?.path;
-        if ("evalDataset" in config) config.evalDataset = this.registered("evalDataset", config.evalDataset, this.db.data.datasets);
-        else if (String(config.dataset).endsWith(TRAIN_FILE) && builtinTest) config.evalDataset = builtinTest;
-        // Strict: an unknown or misspelt key is refused, not silently dropped.
-        const parsed = RftConfigSchema.strict().safeParse(config);
-        if (!parsed.success) throw new Error(`runs.start: invalid run configuration: ${parsed.error.issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`).join("; ")}`);
-        const run = await this.startRun({ kind: "create", runsDir: join(this.o.userData, "runs"), config: parsed.data });
-        this.db.data.runs.push({ id: run.id, dir: run.dir });
+      case "runs.start":
+        return this.start(parseParams("runs.start", raw));
+      case "runs.presets":
+        return { presets: presetValues() };
+      case "runs.rename": {
+        const p = parseParams("runs.rename", raw);
+        const dir = this.runDir(p.runId);
+        const name = checkRunName(p.name);
+        const meta = readRunMeta(dir) ?? (await this.metaOfUnnamedRun(dir));
+        writeRunMeta(dir, { ...meta, name });
+        return { ok: true, name };
+      }
+      case "runs.delete": {
+        const { runId } = parseParams("runs.delete", raw);
+        const dir = this.runDir(runId);
+        const live = this.live.get(runId);
+        if (live?.running) throw new Error(`run ${runId} is running: pause or stop it (and let it end) before deleting it`);
+        await live?.done; // a paused run's thread finishes exiting before its files go
+        const meta = readRunMeta(dir);
+        // Only what the workbench made: the run's folder under runs/, its split under splits/.
+        if (inside(dir, join(this.o.userData, "runs"))) rmSync(dir, { recursive: true, force: true });
+        if (meta?.splitDir && inside(meta.splitDir, join(this.o.userData, "splits"))) rmSync(meta.splitDir, { recursive: true, force: true });
+        this.db.data.runs = this.db.data.runs.filter((r) => r.id !== runId);
+        this.unapplied.delete(runId);
+        this.summaries.forget(dir);
         await this.db.write();
-        return { runId: run.id };
+        return { ok: true };
       }
       case "runs.pause": {
         const { runId } = parseParams("runs.pause", raw);
@@ -258,7 +283,7 @@ export class Engine {
         const store = await RunStore.open(this.runDir(runId));
         const rows = existsSync(store.run.data.config.dataset) ? readTaskRows(store.run.data.config.dataset) : [];
         return {
-          run: store.run.data as unknown as Record<string, unknown>,
+          run: { ...(store.run.data as unknown as Record<string, unknown>), ...this.describe(store.dir, store.run.data as unknown as Record<string, unknown>) },
           metrics: store.readMetrics(),
           prompts: rows.map((r) => ({ id: r.id, prompt: r.prompt, family: r.family ?? null, difficulty: r.difficulty ?? null })),
         };
@@ -268,6 +293,133 @@ export class Engine {
         return { path: await exportRun(this.runDir(p.runId), p.format) };
       }
     }
+  }
+
+  /** runs.start: resolve the model, dataset, preset and evaluation set, start the thread, record the workbench's facts about the run. */
+  private async start(p: { config: Record<string, unknown>; name?: string | undefined; preset?: PresetName | undefined; eval?: EvalChoice | undefined }): Promise<CommandResult<"runs.start">> {
+    const preset = p.preset ?? "workbench";
+    const config: Record<string, unknown> = { ...withPreset(preset, p.config as RftConfigInput) };
+    const name = p.name !== undefined && p.name.trim() !== "" ? checkRunName(p.name) : null;
+    const model = this.entryFor("model", config.model, this.db.data.models);
+    const dataset = this.entryFor("dataset", config.dataset, this.db.data.datasets);
+    config.model = model.path;
+    config.dataset = dataset.path;
+    let evalRecord: EvalChoiceRecord = { kind: "none" };
+    let splitDir: string | null = null;
+    if (p.eval && "evalDataset" in config) throw new Error("runs.start: give the evaluation set once: eval or config.evalDataset, not both");
+    if (p.eval?.kind === "dataset" || (!p.eval && "evalDataset" in config)) {
+      const chosen = this.entryFor("evalDataset", p.eval?.kind === "dataset" ? p.eval.id : config.evalDataset, this.db.data.datasets);
+      if (chosen.path === dataset.path) throw new Error(`runs.start: the evaluation set is the training set (${dataset.name}): a model is not measured on what it trained on; choose another dataset or hold out a share of this one`);
+      config.evalDataset = chosen.path;
+      evalRecord = { kind: "dataset", id: chosen.id, name: chosen.name, rows: rowCount(chosen.path) };
+    } else if (p.eval?.kind === "holdout") {
+      // The run trains on the rest: the held-out rows are not in the file it reads.
+      const split = splitHoldout(readTaskRows(dataset.path), p.eval.percent);
+      splitDir = join(this.o.userData, "splits", randomUUID());
+      const files = writeHoldoutSplit(split, splitDir);
+      config.dataset = files.train;
+      config.evalDataset = files.heldOut;
+      evalRecord = { kind: "holdout", percent: p.eval.percent, rows: split.heldOut.length };
+    } else if (!p.eval && dataset.path.endsWith(TRAIN_FILE)) {
+      // Training on the built-in set: its held-out split becomes the run's held-out measure.
+      const builtinTest = this.db.data.datasets.find((d) => d.builtin && d.path.endsWith(TEST_FILE));
+      if (builtinTest) {
+        config.evalDataset = builtinTest.path;
+        evalRecord = { kind: "dataset", id: builtinTest.id, name: builtinTest.name, rows: builtinTest.rows };
+      }
+    }
+    try {
+      // Strict: an unknown or misspelt key is refused, not silently dropped.
+      const parsed = RftConfigSchema.strict().safeParse(config);
+      if (!parsed.success) throw new Error(`runs.start: invalid run configuration: ${parsed.error.issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`).join("; ")}`);
+      const run = await this.startRun({ kind: "create", runsDir: join(this.o.userData, "runs"), config: parsed.data });
+      writeRunMeta(run.dir, {
+        name: name ?? defaultRunName(parsed.data.scheduler, model.name, new Date()),
+        model: { id: model.id, name: model.name },
+        dataset: { id: dataset.id, name: dataset.name },
+        eval: evalRecord,
+        preset,
+        scheduler: parsed.data.scheduler,
+        splitDir,
+      });
+      this.db.data.runs.push({ id: run.id, dir: run.dir });
+      await this.db.write();
+      return { runId: run.id };
+    } catch (e) {
+      if (splitDir) rmSync(splitDir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /** A registry entry named by id or path, or a file the user chose (no id); the built-in when absent. */
+  private entryFor(key: string, value: unknown, entries: readonly { id: string; name: string; path: string; builtin: boolean }[]): { id: string | null; name: string; path: string } {
+    const path = this.registered(key, value, entries);
+    if (path === undefined) throw new Error(`runs.start: config.${key}: none given and no built-in ${key} is installed`);
+    const entry = entries.find((e) => e.path === path);
+    return entry ? { id: entry.id, name: entry.name, path } : { id: null, name: basename(path), path };
+  }
+
+  /** What the Runs table and the run screen show about a run beyond run.json: name, model, dataset, evaluation set, progress summary. */
+  private describe(dir: string, record: Record<string, unknown>): Record<string, unknown> {
+    const meta = readRunMeta(dir);
+    const config = (record.config ?? {}) as Record<string, unknown>;
+    const { stepMs: _perStep, ...summary } = this.summaries.get(dir);
+    const evalPath = typeof config.evalDataset === "string" ? config.evalDataset : null;
+    return {
+      name: meta?.name ?? String(record.id),
+      modelName: meta?.model.name ?? basename(String(config.model ?? "")),
+      datasetName: meta?.dataset.name ?? basename(String(config.dataset ?? "")),
+      eval: meta?.eval ?? (evalPath ? { kind: "dataset", id: null, name: basename(evalPath), rows: null } : { kind: "none" }),
+      preset: meta?.preset ?? null,
+      firstScheduler: meta?.scheduler ?? summary.firstScheduler ?? config.scheduler ?? null,
+      summary,
+    };
+  }
+
+  /** A workbench.json for a run that has none (made before names existed): the facts run.json gives. */
+  private async metaOfUnnamedRun(dir: string): Promise<RunMeta> {
+    const record = JSON.parse(await readFile(join(dir, "run.json"), "utf8")) as { id: string; config: Record<string, unknown> };
+    const d = this.describe(dir, record);
+    const c = record.config;
+    const byPath = <T extends { id: string; path: string }>(list: T[], path: unknown): string | null => list.find((e) => e.path === path)?.id ?? null;
+    return {
+      name: String(d.name),
+      model: { id: byPath(this.db.data.models, c.model), name: String(d.modelName) },
+      dataset: { id: byPath(this.db.data.datasets, c.dataset), name: String(d.datasetName) },
+      eval: typeof c.evalDataset === "string" ? { kind: "dataset", id: byPath(this.db.data.datasets, c.evalDataset), name: basename(c.evalDataset), rows: existsSync(c.evalDataset) ? rowCount(c.evalDataset) : 0 } : { kind: "none" },
+      preset: "workbench",
+      scheduler: String(d.firstScheduler ?? c.scheduler ?? "metis"),
+      splitDir: null,
+    };
+  }
+
+  /** Delete a model or dataset entry; its file only when it is the workbench's own copy under `ownDir`. Refused for built-ins and while a run trains on it. */
+  private async deleteEntry(kind: "model" | "dataset", id: string, entries: { id: string; name: string; path: string; builtin: boolean }[], ownDir: string): Promise<CommandResult<"models.delete">> {
+    const entry = entries.find((e) => e.id === id);
+    if (!entry) throw new Error(`unknown ${kind} ${id}`);
+    if (entry.builtin) throw new Error(`${entry.name} is built in: it cannot be deleted`);
+    const users = await this.runningRunsUsing(entry);
+    if (users.length > 0) throw new Error(`${entry.name} is in use by a running run (${users.join(", ")}): stop it first`);
+    const index = entries.indexOf(entry);
+    entries.splice(index, 1);
+    const shared = entries.some((e) => e.path === entry.path);
+    const own = inside(entry.path, ownDir) && !shared;
+    if (own) rmSync(entry.path, { force: true });
+    await this.db.write();
+    return { ok: true, removedFile: own ? entry.path : null };
+  }
+
+  /** Names of the running runs that read `entry` (as model, dataset, evaluation set, or the dataset a held-out split came from). */
+  private async runningRunsUsing(entry: { id: string; path: string }): Promise<string[]> {
+    const out: string[] = [];
+    for (const [id, live] of this.live) {
+      if (!live.running) continue;
+      const record = await readFile(join(live.dir, "run.json"), "utf8").then((t) => JSON.parse(t) as { config: Record<string, unknown> }).catch(() => null);
+      const meta = readRunMeta(live.dir);
+      const c = record?.config ?? {};
+      if ([c.model, c.dataset, c.evalDataset].includes(entry.path) || meta?.dataset.id === entry.id || meta?.model.id === entry.id) out.push(meta?.name ?? id);
+    }
+    return out;
   }
 
   /** Start a run thread (one start at a time); once it ends, its thread and resources are gone and it leaves the live set. */
@@ -308,7 +460,7 @@ export class Engine {
     for (const r of this.db.data.runs) {
       // run.json alone (RunStore.open also parses curriculum.json, which grows with the run).
       const record = await readFile(join(r.dir, "run.json"), "utf8").then((t) => JSON.parse(t) as Record<string, unknown>).catch(() => null);
-      if (record) out.push({ ...record, live: this.live.get(r.id)?.running === true });
+      if (record) out.push({ ...record, ...this.describe(r.dir, record), live: this.live.get(r.id)?.running === true });
     }
     return out.reverse();
   }
@@ -329,6 +481,39 @@ export class Engine {
 
 /** Rows a dataset preview shows. */
 const PREVIEW_ROWS = 20;
+
+/** Whether `path` is `dir` or inside it. */
+function inside(path: string, dir: string): boolean {
+  const rel = relative(resolve(dir), resolve(path));
+  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
+}
+
+function fileSize(path: string): number | null {
+  try {
+    return statSync(path).size;
+  } catch {
+    return null;
+  }
+}
+
+function rowCount(path: string): number {
+  try {
+    return readTaskRows(path).length;
+  } catch {
+    return 0;
+  }
+}
+
+/** For each preset, the resolved value of every field some preset sets (the workbench's are the schema defaults). */
+function presetValues(): Record<string, Record<string, unknown>> {
+  const keys = [...new Set(Object.values(PRESETS).flatMap((p) => Object.keys(p)))];
+  return Object.fromEntries(
+    (Object.keys(PRESETS) as PresetName[]).map((name) => {
+      const resolved = RftConfigSchema.parse(withPreset(name, { model: "-", dataset: "-" })) as Record<string, unknown>;
+      return [name, Object.fromEntries(keys.map((k) => [k, resolved[k]]))];
+    }),
+  );
+}
 
 function safeInfo(path: string): ModelInfo | { error: string } {
   try {

@@ -12,6 +12,17 @@ const NoParams = z.object({}).strict();
 const FileRef = { path: z.string().min(1).max(4096).optional(), upload: UploadId.optional() };
 const oneFile = (p: { path?: string; upload?: string }): boolean => (p.path === undefined) !== (p.upload === undefined);
 
+const EntryId = z.string().min(1).max(200);
+/** The evaluation set of a new run: none, an imported dataset, or a share of the training set held out. */
+const EvalChoice = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("none") }).strict(),
+  z.object({ kind: z.literal("dataset"), id: EntryId }).strict(),
+  z.object({ kind: z.literal("holdout"), percent: z.number().min(1).max(50) }).strict(),
+]);
+export type EvalChoice = z.infer<typeof EvalChoice>;
+export const PRESET_NAMES = ["workbench", "paper"] as const;
+const Deleted = z.object({ ok: z.literal(true), removedFile: z.string().nullable() });
+
 /** Bytes of one upload chunk once decoded (a multiple of 3, so chunks are whole base64 groups). */
 export const UPLOAD_CHUNK_BYTES = 3 * 2 ** 20;
 /** The largest upload accepted (checked before any byte arrives). */
@@ -25,6 +36,8 @@ export const Commands = {
     params: z.object({ ...FileRef, name: z.string().min(1).max(200).optional() }).strict().refine(oneFile, "give exactly one of path and upload"),
     result: z.record(z.string(), z.unknown()),
   },
+  // Removes the entry; the file too only when it is the workbench's own copy (an upload), never a file of the user's.
+  "models.delete": { params: z.object({ id: EntryId }).strict(), result: Deleted },
   "datasets.list": { params: NoParams, result: z.array(z.record(z.string(), z.unknown())) },
   // `answers`: a companion file read with the dataset (BFCL's ground truth), by path or upload; the
   // result names it in `answers` for later previews and the import. `preset` is "none" when no
@@ -37,6 +50,8 @@ export const Commands = {
     params: z.object({ source: z.string().min(1).max(4096), answers: z.string().min(1).max(4096).optional(), name: z.string().min(1).max(200), mapping: DatasetMapping.default("detect") }).strict(),
     result: z.record(z.string(), z.unknown()),
   },
+  // Removes the entry and the workbench's normalised copy; the file it was imported from is never touched.
+  "datasets.delete": { params: z.object({ id: EntryId }).strict(), result: Deleted },
   // Uploads (a browser cannot hand over a path): begin with the size, send chunks in order, finish;
   // the finished upload is then named in models.add or datasets.preview. Memory stays one chunk.
   "uploads.begin": { params: z.object({ name: z.string().min(1).max(200), size: z.number().int().min(1).max(MAX_UPLOAD_BYTES) }).strict(), result: z.object({ uploadId: UploadId, chunkBytes: z.number() }) },
@@ -47,7 +62,18 @@ export const Commands = {
   "uploads.finish": { params: z.object({ uploadId: UploadId }).strict(), result: z.object({ uploadId: UploadId, size: z.number() }) },
   "uploads.cancel": { params: z.object({ uploadId: UploadId }).strict(), result: z.object({ ok: z.literal(true) }) },
   "runs.list": { params: NoParams, result: z.array(z.record(z.string(), z.unknown())) },
-  "runs.start": { params: z.object({ config: z.record(z.string(), z.unknown()) }).strict(), result: z.object({ runId: RunId }) },
+  // `name`: the run's name (a default like "metis · metis-tiny · 11-26 14:02" when absent); `preset`: the
+  // defaults the config builds on (its own fields win); `eval`: the evaluation set (when absent, the
+  // built-in training set is measured on the built-in held-out set, or config.evalDataset is used).
+  "runs.start": {
+    params: z.object({ config: z.record(z.string(), z.unknown()), name: z.string().max(400).optional(), preset: z.enum(PRESET_NAMES).optional(), eval: EvalChoice.optional() }).strict(),
+    result: z.object({ runId: RunId }),
+  },
+  /** The values each preset gives the fields any preset sets, to show at New run. */
+  "runs.presets": { params: NoParams, result: z.object({ presets: z.record(z.string(), z.record(z.string(), z.unknown())) }) },
+  "runs.rename": { params: z.object({ runId: RunId, name: z.string().max(400) }).strict(), result: z.object({ ok: z.literal(true), name: z.string() }) },
+  // Refused while the run trains; removes its directory (checkpoints, exports) and its held-out split.
+  "runs.delete": { params: z.object({ runId: RunId }).strict(), result: z.object({ ok: z.literal(true) }) },
   "runs.pause": { params: z.object({ runId: RunId }).strict(), result: z.object({ ok: z.literal(true) }) },
   "runs.resume": { params: z.object({ runId: RunId }).strict(), result: z.object({ ok: z.literal(true) }) },
   "runs.stop": { params: z.object({ runId: RunId }).strict(), result: z.object({ ok: z.literal(true) }) },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { TaskRow } from "../datasets/task-row.js";
 import { Rng } from "../util/rng.js";
-import { emptyCurriculumState, recordOutcome, type Judgment, type SelectContext } from "./curriculum.js";
+import { emptyCurriculumState, OUTCOME_DECAY, recordOutcome, type Judgment, type Outcome, type SelectContext } from "./curriculum.js";
 import { zeroVarianceStreak } from "./greso.js";
 import { judgmentReward, movingBaselineAdvantages, pickExamples, DEFAULT_METIS } from "./metis.js";
 import { posterior, sampleBeta } from "./mopps.js";
@@ -50,13 +50,42 @@ describe("curricula", () => {
   it("mopps: posterior from outcomes; Thompson sampling prefers prompts near a ½ success rate", async () => {
     const state = emptyCurriculumState();
     for (let i = 0; i < 40; i++) recordOutcome(state, `p${i}`, { step: 9, variance: 0, mean: i < 8 ? 0.5 : i % 2, samples: 8 });
-    expect(posterior(state, "p0", 9, { target: 0.5, decay: 0.9, prior: 1 })).toEqual([5, 5]);
+    expect(posterior(state, "p0", 9, { target: 0.5, prior: 1 })).toEqual([5, 5]);
     let near = 0;
     for (let seed = 0; seed < 50; seed++) near += (await makeCurriculum("mopps").select(rows, state, ctx(seed))).chosen.filter((r) => Number(r.id.slice(1)) < 8).length;
     expect(near / 50).toBeGreaterThan(6);
     const rng = new Rng(3);
     const draws = Array.from({ length: 4000 }, () => sampleBeta(rng, 2, 6));
     expect(draws.reduce((a, b) => a + b, 0) / draws.length).toBeCloseTo(0.25, 1);
+  });
+
+  it("per-prompt summaries equal the naive twins over the full outcome history (GRESO streak, MoPPS posterior)", () => {
+    const state = emptyCurriculumState();
+    const history = new Map<string, Outcome[]>();
+    const rng = new Rng(8);
+    for (let step = 1; step <= 300; step++) for (const row of rng.shuffle([...rows]).slice(0, 8)) {
+      const mean = rng.int(5) / 4;
+      const o = { step, mean, variance: rng.uniform() < 0.5 ? 0 : mean * (1 - mean), samples: 4 };
+      recordOutcome(state, row.id, o);
+      history.set(row.id, [...(history.get(row.id) ?? []), o]);
+    }
+    const o = { target: 0.5, prior: 1 };
+    for (const [id, outcomes] of history) {
+      let streak = 0;
+      for (let i = outcomes.length - 1; i >= 0 && outcomes[i]!.variance === 0; i--) streak++;
+      expect(zeroVarianceStreak(state, id)).toBe(streak);
+      let a = o.prior, b = o.prior;
+      for (const out of outcomes) {
+        const w = OUTCOME_DECAY ** (310 - out.step);
+        a += w * out.mean * out.samples;
+        b += w * (1 - out.mean) * out.samples;
+      }
+      const [pa, pb] = posterior(state, id, 310, o);
+      expect(Math.abs(pa - a) / a).toBeLessThan(1e-12);
+      expect(Math.abs(pb - b) / b).toBeLessThan(1e-12);
+      expect(state.prompts[id]!.groups).toBe(outcomes.length);
+    }
+    expect(state.recent).toHaveLength(256);
   });
 
   it("metis: judges k×batch candidates, allocates to the highest predictions plus exploration, counts parse failures", async () => {

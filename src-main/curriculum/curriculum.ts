@@ -1,5 +1,7 @@
 // The interface every curriculum implements, and the state they share. All curricula read the
-// same per-prompt outcome history, so the scheduler can be switched mid-run without losing state.
+// same per-prompt outcome summaries and recent window, so the scheduler can be switched mid-run
+// without losing state. The state is bounded by the dataset: a run's full outcome and prediction
+// history is appended to its history.jsonl (store/curriculum-store.ts), never held here.
 import type { TaskRow } from "../datasets/task-row.js";
 import type { Rng } from "../util/rng.js";
 
@@ -12,20 +14,37 @@ export interface Outcome {
   samples: number;
 }
 
-/** Per-prompt state: outcome history and METIS predictions. JSON-serialisable. */
-export interface PromptRecord {
-  outcomes: Outcome[];
-  predictions: { step: number; predicted: number | null }[];
+/**
+ * What the curricula decide from about one prompt: a summary of its outcomes that stays the same
+ * size however often the prompt is rolled out (the full history is the run's history.jsonl).
+ */
+export interface PromptStats {
+  /** Groups of it rolled out so far. */
+  groups: number;
+  /** Its newest outcome. */
+  last: Outcome;
+  /** Consecutive zero-variance groups ending with the newest (GRESO). */
+  zeroStreak: number;
+  /** Σ OUTCOME_DECAY^(last.step − s)·mean·samples over its outcomes: discounted successes as of last.step (MoPPS). */
+  successes: number;
+  /** The same sum of (1 − mean)·samples: discounted failures. */
+  failures: number;
 }
 
-/** The curriculum state of a run. */
+/** The curriculum state of a run: bounded by the dataset and the window, never by the run's length. JSON-serialisable. */
 export interface CurriculumState {
-  prompts: Record<string, PromptRecord>;
-  /** Outcomes in the order they were observed (ids), newest last: the METIS window reads it. */
-  recent: { id: string; step: number; variance: number }[];
+  prompts: Record<string, PromptStats>;
+  /** Outcomes in the order they were observed, newest last, at most `RECENT_LIMIT`: the METIS window and PCL's training set read it. */
+  recent: { id: string; step: number; variance: number; mean: number }[];
   /** METIS with the paper's judgment update: the moving average of judgment rewards so far. */
   judgmentBaseline?: number | null;
 }
+
+/** How much an outcome one step older counts in a prompt's discounted successes (MoPPS's decay, a property of the shared state). */
+export const OUTCOME_DECAY = 0.9;
+
+/** Outcomes the recent window keeps (PCL fits on up to this many). */
+export const RECENT_LIMIT = 256;
 
 /** A judgment: the policy's completions for one candidate's judgment prompt. */
 export interface Judgment {
@@ -74,17 +93,20 @@ export function emptyCurriculumState(): CurriculumState {
   return { prompts: {}, recent: [] };
 }
 
-/** Record a rolled-out group's outcome. `recentLimit` bounds the window history kept. */
-export function recordOutcome(state: CurriculumState, id: string, outcome: Outcome, recentLimit = 256): void {
-  const rec = (state.prompts[id] ??= { outcomes: [], predictions: [] });
-  rec.outcomes.push(outcome);
-  state.recent.push({ id, step: outcome.step, variance: outcome.variance });
+/** Record a rolled-out group's outcome. `recentLimit` bounds the window kept. */
+export function recordOutcome(state: CurriculumState, id: string, outcome: Outcome, recentLimit = RECENT_LIMIT): void {
+  const prev = state.prompts[id];
+  // Discount what was known to this outcome's step, then add it (the outcome's own weight is 1).
+  const w = prev ? OUTCOME_DECAY ** Math.max(0, outcome.step - prev.last.step) : 0;
+  state.prompts[id] = {
+    groups: (prev?.groups ?? 0) + 1,
+    last: { ...outcome },
+    zeroStreak: outcome.variance === 0 ? (prev?.zeroStreak ?? 0) + 1 : 0,
+    successes: w * (prev?.successes ?? 0) + outcome.mean * outcome.samples,
+    failures: w * (prev?.failures ?? 0) + (1 - outcome.mean) * outcome.samples,
+  };
+  state.recent.push({ id, step: outcome.step, variance: outcome.variance, mean: outcome.mean });
   if (state.recent.length > recentLimit) state.recent.splice(0, state.recent.length - recentLimit);
-}
-
-/** Record a METIS prediction for a prompt. */
-export function recordPrediction(state: CurriculumState, id: string, step: number, predicted: number | null): void {
-  (state.prompts[id] ??= { outcomes: [], predictions: [] }).predictions.push({ step, predicted });
 }
 
 /** `n` rows drawn uniformly without replacement. */

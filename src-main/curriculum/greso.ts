@@ -12,10 +12,7 @@ export interface GresoOptions {
 
 /** Consecutive zero-variance groups at the end of a prompt's history. */
 export function zeroVarianceStreak(state: CurriculumState, id: string): number {
-  const outcomes = state.prompts[id]?.outcomes ?? [];
-  let n = 0;
-  for (let i = outcomes.length - 1; i >= 0 && outcomes[i]!.variance === 0; i--) n++;
-  return n;
+  return state.prompts[id]?.zeroStreak ?? 0;
 }
 
 /** GRESO's history filter. */

@@ -2,26 +2,24 @@
 // group means (older outcomes discounted), and Thompson sampling toward a target rate (≈ ½, where
 // a binary reward's variance peaks). No extra model calls.
 import type { Rng } from "../util/rng.js";
-import { type Curriculum, type CurriculumState } from "./curriculum.js";
+import { OUTCOME_DECAY, type Curriculum, type CurriculumState } from "./curriculum.js";
 
 export interface MoppsOptions {
   /** Success rate to aim for. */
   target: number;
-  /** Weight of an outcome k steps old: decay^k. */
-  decay: number;
   /** Beta(prior, prior) before any outcome. */
   prior: number;
 }
 
-/** Beta posterior (α, β) of a prompt's success rate at `step`. */
+/**
+ * Beta posterior (α, β) of a prompt's success rate at `step`: an outcome k steps old weighs
+ * OUTCOME_DECAY^k. The state keeps the discounted sums as of the prompt's last outcome.
+ */
 export function posterior(state: CurriculumState, id: string, step: number, o: MoppsOptions): [number, number] {
-  let a = o.prior, b = o.prior;
-  for (const out of state.prompts[id]?.outcomes ?? []) {
-    const w = o.decay ** Math.max(0, step - out.step);
-    a += w * out.mean * out.samples;
-    b += w * (1 - out.mean) * out.samples;
-  }
-  return [a, b];
+  const p = state.prompts[id];
+  if (!p) return [o.prior, o.prior];
+  const w = OUTCOME_DECAY ** Math.max(0, step - p.last.step);
+  return [o.prior + w * p.successes, o.prior + w * p.failures];
 }
 
 /** A Gamma(shape, 1) sample (Marsaglia–Tsang; boosted for shape < 1). */
@@ -44,7 +42,7 @@ export function sampleBeta(rng: Rng, a: number, b: number): number {
 }
 
 /** MoPPS: Thompson sampling of success rates, closest to the target first. */
-export function moppsCurriculum(o: MoppsOptions = { target: 0.5, decay: 0.9, prior: 1 }): Curriculum {
+export function moppsCurriculum(o: MoppsOptions = { target: 0.5, prior: 1 }): Curriculum {
   return {
     name: "mopps",
     select: async (pool, state, ctx) => {

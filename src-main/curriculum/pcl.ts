@@ -112,10 +112,7 @@ export function projectFeatures(x: readonly number[], dims: number): number[] {
 
 /** The recent outcomes as (prompt id, mean reward), newest last. */
 export function recentMeans(state: CurriculumState, window: number): { id: string; mean: number }[] {
-  return state.recent.slice(-window).flatMap((r) => {
-    const outcome = state.prompts[r.id]?.outcomes.find((o) => o.step === r.step);
-    return outcome ? [{ id: r.id, mean: outcome.mean }] : [];
-  });
+  return state.recent.slice(-window).map((r) => ({ id: r.id, mean: r.mean }));
 }
 
 /** PCL selection: fit the value head on recent outcomes, pick the candidates predicted nearest the target. */

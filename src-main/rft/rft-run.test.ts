@@ -57,7 +57,7 @@ describe("RFT loop", () => {
     expect(await run.run()).toBe("finished");
     const store = await RunStore.open(run.store.dir);
     expect(store.run.data.config).toMatchObject({ metisWindow: 3, metisExploration: 0, metisJudgmentSamples: 1, judgmentWeight: 0.01, judgmentReward: "squared", judgmentBaseline: "moving-average", scaleAdvantages: false });
-    expect(typeof store.curriculum.data.judgmentBaseline).toBe("number");
+    expect(typeof store.curriculum.state.judgmentBaseline).toBe("number");
     // Judgment sequences join the update (one per judged, rolled-out candidate).
     expect(seen.some((m) => (m.info["train/judgmentTrainTokens"] ?? 0) > 0)).toBe(true);
     expect(seen.every((m) => m.info["metis/examples"]! <= 3)).toBe(true);
@@ -140,6 +140,37 @@ describe("RFT loop", () => {
     }
     expect(warnings.join("\n")).toMatch(/skipped checkpoint .*step-0000004/);
   }, 120_000);
+
+  it("resumes exactly after a crash while step 4's history line was being appended", async () => {
+    const straight: StepMetrics[] = [];
+    const run = await RftRun.create(tmp.path("torn"), { ...base, batchSize: 2, steps: 4, checkpointEvery: 2, scheduler: "metis" }, (e) => e.type === "step" && straight.push(e.metrics));
+    expect(await run.run()).toBe("finished");
+    const dir = run.store.dir;
+    await run.dispose();
+    const history = readFileSync(join(dir, "history.jsonl"));
+    // The files as a crash during step 4's append leaves them: step 3 logged, step 4's line cut,
+    // no checkpoint after step 2.
+    const { rmSync, writeFileSync } = await import("node:fs");
+    const lineStarts = [0, ...[...history.entries()].filter(([, b]) => b === 10).map(([i]) => i + 1)];
+    writeFileSync(join(dir, "history.jsonl"), history.subarray(0, lineStarts[3]! + 30));
+    rmSync(join(dir, "checkpoints", "step-0000004"), { recursive: true });
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (m: string) => warnings.push(m);
+    const resumed: StepMetrics[] = [];
+    try {
+      const c = await RftRun.resume(dir, (e) => e.type === "step" && resumed.push(e.metrics));
+      expect(c.step).toBe(2);
+      expect(await c.run()).toBe("finished");
+      await c.dispose();
+    } finally {
+      console.warn = warn;
+    }
+    expect(warnings.join("\n")).toMatch(/history\.jsonl: the line ending at byte \d+ has no newline \(a write cut by a crash\): ignored/);
+    expect(resumed.map(stable)).toEqual(straight.slice(2).map(stable));
+    // Steps 3 and 4 logged once, as the uninterrupted run logged them.
+    expect(readFileSync(join(dir, "history.jsonl"))).toEqual(history);
+  }, 180_000);
 
   it("non-finite weights stop the run with a clear error instead of finishing", async () => {
     let poisoned = false;

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { recordOutcome, recordPrediction, type CurriculumState, type Judgment, type Selection } from "../curriculum/curriculum.js";
+import { emptyCurriculumState, type CurriculumState, type Judgment, type Selection } from "../curriculum/curriculum.js";
 import { compactPrompt, parseJudgment } from "../curriculum/judgment-format.js";
 import { evaluateRows, passes } from "../eval/evaluate.js";
 import { judgmentReward, movingBaselineAdvantages, VARIANCE_SCALE } from "../curriculum/metis.js";
@@ -40,6 +40,8 @@ export type RftEvent =
 interface CheckpointExtra {
   rng: number[];
   curriculum: CurriculumState;
+  /** history.jsonl's length at the checkpoint; resume cuts it back there. Absent in checkpoints from before the history was kept apart. */
+  historyBytes?: number;
   /** Loop steps completed. Not the optimizer's update count: a step whose groups all had zero variance makes no update. */
   loopStep?: number;
 }
@@ -108,20 +110,19 @@ export class RftRun {
     if (loaded) {
       const { meta, dir: checkpoint } = loaded;
       run.rng = new Rng(meta.extra.rng as unknown as RngState);
-      store.curriculum.data = meta.extra.curriculum;
       // Checkpoints from before loopStep was stored are named after the loop step.
       const loopStep = meta.extra.loopStep ?? stepOfCheckpointDir(checkpoint);
+      await store.curriculum.restore(meta.extra.curriculum, loopStep, meta.extra.historyBytes);
       store.run.data.step = loopStep;
       await run.swapAdapter(loopStep);
     } else {
       store.run.data.step = 0;
-      store.curriculum.data = { prompts: {}, recent: [] };
+      await store.curriculum.restore(emptyCurriculumState(), 0, 0);
     }
     if (options.steps !== undefined && options.steps !== config.steps) {
       run.patch({ steps: options.steps });
       run.applyPatch();
     }
-    await store.curriculum.write();
     await store.run.write();
     return run;
   }
@@ -215,7 +216,7 @@ export class RftRun {
   /** Write a checkpoint of the current step. */
   async checkpoint(): Promise<string> {
     const dir = this.store.checkpointDir(this.step);
-    saveCheckpoint<CheckpointExtra & { config: RftConfig }>(dir, this.policy.engine, { rng: [...this.rng.state()], curriculum: this.store.curriculum.data, config: this.config, loopStep: this.step });
+    saveCheckpoint<CheckpointExtra & { config: RftConfig }>(dir, this.policy.engine, { rng: [...this.rng.state()], curriculum: this.store.curriculum.state, historyBytes: this.store.curriculum.historyBytes, config: this.config, loopStep: this.step });
     this.store.run.data.lastCheckpoint = dir;
     await this.store.run.write();
     this.emit({ type: "checkpoint", runId: this.id, step: this.step, dir });
@@ -263,7 +264,7 @@ export class RftRun {
   private async runStep(): Promise<void> {
     const t0 = performance.now();
     const step = this.step + 1;
-    const state = this.store.curriculum.data;
+    const state = this.store.curriculum.state;
     const curriculum = makeCurriculum(this.config.scheduler, {
       poolFactor: this.config.metisPoolFactor, window: this.config.metisWindow, examples: this.config.metisExamples, exploration: this.config.metisExploration,
     });
@@ -326,7 +327,7 @@ export class RftRun {
       const scored = g.rewards.filter((r): r is number => r !== null);
       const outcome = { mean: mean(scored), variance: variance(scored) };
       observed.set(g.row.id, outcome);
-      recordOutcome(state, g.row.id, { step, ...outcome, samples: scored.length });
+      this.store.curriculum.recordOutcome(g.row.id, { step, ...outcome, samples: scored.length });
     }
     const judged: { completions: Judgment["completions"]; rewards: number[] }[] = [];
     const judgedPairs: { predicted: number; observed: number }[] = [];
@@ -339,7 +340,7 @@ export class RftRun {
       seqAdvantages.push(this.config.judgmentWeight * advantage);
     };
     for (const j of selection.judgments ?? []) {
-      recordPrediction(state, j.id, step, j.predicted);
+      this.store.curriculum.recordPrediction(j.id, step, j.predicted);
       const obs = observed.get(j.id);
       if (!obs) continue;
       if (j.predicted !== null) judgedPairs.push({ predicted: j.predicted, observed: obs.variance });
@@ -408,7 +409,7 @@ export class RftRun {
     };
     this.store.run.data.step = step;
     this.store.appendMetrics(metrics);
-    await this.store.curriculum.write();
+    await this.store.curriculum.commitStep(step);
     await this.store.run.write();
     this.emit({ type: "step", runId: this.id, metrics });
   }

@@ -43,12 +43,16 @@ describe("RunStore.open names the file and what is wrong with it", () => {
     expect((await openError(cut)).message).toMatch(new RegExp(`^${join(cut, "curriculum.json")}: is not valid JSON`));
     const shape = await runDir({ "curriculum.json": '{"prompts": [], "recent": []}' });
     expect((await openError(shape)).message).toBe(`${join(shape, "curriculum.json")}: field "prompts" should be an object of per-prompt records, found an array`);
+    const state = await runDir({ "curriculum.json": '{"format": 2, "step": 0, "historyBytes": 0, "state": {"prompts": {}, "recent": {}}}' });
+    expect((await openError(state)).message).toBe(`${join(state, "curriculum.json")}: field "state.recent" should be an array, found an object`);
+    const bytes = await runDir({ "curriculum.json": '{"format": 2, "step": 0, "state": {"prompts": {}, "recent": []}}' });
+    expect((await openError(bytes)).message).toBe(`${join(bytes, "curriculum.json")}: field "historyBytes" should be a whole number ≥ 0, found nothing`);
   });
 
   it("opens a good run", async () => {
     const store = await RunStore.open(await runDir());
     expect(store.run.data.step).toBe(2);
-    expect(store.curriculum.data).toEqual({ prompts: {}, recent: [] });
+    expect(store.curriculum.state).toEqual({ prompts: {}, recent: [] });
   });
 });
 

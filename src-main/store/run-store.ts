@@ -1,21 +1,19 @@
-// A run on disk: run.json (config, status, step, history of changes) and curriculum.json
-// (per-prompt outcomes and predictions) as lowdb documents written atomically (temporary file +
-// rename), metrics.jsonl appended one line per step, checkpoints/<step>/ directories.
+// A run on disk: run.json (config, status, step, history of changes) as a lowdb document written
+// atomically (temporary file + rename); the curriculum's working-state snapshot (curriculum.json)
+// and its per-step history (history.jsonl, appended), see curriculum-store.ts; metrics.jsonl
+// appended one line per step; checkpoints/<step>/ directories.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Low } from "lowdb";
 import { JSONFile } from "lowdb/node";
-import { emptyCurriculumState, type CurriculumState } from "../curriculum/curriculum.js";
 import type { RftConfig, RftPatch } from "../rft/rft-config.js";
-import { FileError } from "../util/file-error.js";
+import { CurriculumStore, type StoreOptions } from "./curriculum-store.js";
+import { isObject, kindOf, readDocument, RunFileError } from "./run-file.js";
+
+export { RunFileError } from "./run-file.js";
 
 export const RUN_STATUSES = ["created", "running", "paused", "stopped", "finished", "failed"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
-
-/** A run file that cannot be used: the file and what is wrong with it. */
-export class RunFileError extends FileError {
-  override name = "RunFileError";
-}
 
 /** A checkpoint directory being written: `step-0000012.tmp-<pid>` (train/checkpoint.ts). */
 const TMP_CHECKPOINT = /^step-\d+\.tmp-(\d+)$/;
@@ -40,31 +38,28 @@ export class RunStore {
   private constructor(
     readonly dir: string,
     readonly run: Low<RunRecord>,
-    readonly curriculum: Low<CurriculumState>,
+    /** The curriculum's working state and history. */
+    readonly curriculum: CurriculumStore,
   ) {}
 
   /** Create the files of a new run in `dir`. */
-  static async create(dir: string, record: RunRecord): Promise<RunStore> {
+  static async create(dir: string, record: RunRecord, options: StoreOptions = {}): Promise<RunStore> {
     if (existsSync(join(dir, "run.json"))) throw new Error(`${dir} already holds a run`);
     mkdirSync(join(dir, "checkpoints"), { recursive: true });
-    const store = new RunStore(dir, new Low(new JSONFile<RunRecord>(join(dir, "run.json")), record), new Low(new JSONFile<CurriculumState>(join(dir, "curriculum.json")), emptyCurriculumState()));
+    const curriculum = await CurriculumStore.create(dir, options);
+    const store = new RunStore(dir, new Low(new JSONFile<RunRecord>(join(dir, "run.json")), record), curriculum);
     await store.run.write();
-    await store.curriculum.write();
     return store;
   }
 
   /** Open an existing run; a corrupt file is a RunFileError naming it and what is wrong. Stale checkpoint directories are removed. */
-  static async open(dir: string): Promise<RunStore> {
+  static async open(dir: string, options: StoreOptions = {}): Promise<RunStore> {
     const runPath = join(dir, "run.json");
-    const curriculumPath = join(dir, "curriculum.json");
     if (!existsSync(runPath)) throw new Error(`${dir}: no run.json (not a run directory)`);
     const run = new Low(new JSONFile<RunRecord>(runPath), null as unknown as RunRecord);
-    const curriculum = new Low(new JSONFile<CurriculumState>(curriculumPath), emptyCurriculumState());
     await readDocument(run, runPath);
     checkRunRecord(run.data, runPath);
-    await readDocument(curriculum, curriculumPath);
-    checkCurriculum(curriculum.data, curriculumPath);
-    const store = new RunStore(dir, run, curriculum);
+    const store = new RunStore(dir, run, await CurriculumStore.open(dir, options));
     store.removeStaleCheckpoints();
     return store;
   }
@@ -158,31 +153,6 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Read a lowdb document; a file that is not JSON is a RunFileError naming it. */
-async function readDocument<T>(doc: Low<T>, path: string): Promise<void> {
-  try {
-    await doc.read();
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err instanceof SyntaxError) {
-      const empty = statSync(path).size === 0;
-      throw new RunFileError(path, empty ? "is empty (expected a JSON object; the file was cut short)" : `is not valid JSON (${err.message})`);
-    }
-    throw new RunFileError(path, `cannot read: ${err.message}`);
-  }
-}
-
-function kindOf(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "string") return "a string";
-  return typeof v === "object" ? "an object" : `${typeof v} ${String(v)}`;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 /** run.json must hold a run record: the fields the loop and the app read, with their types. */
 function checkRunRecord(data: unknown, path: string): asserts data is RunRecord {
   if (!isObject(data)) throw new RunFileError(path, `expected a run record (a JSON object), found ${kindOf(data)}`);
@@ -195,11 +165,4 @@ function checkRunRecord(data: unknown, path: string): asserts data is RunRecord 
   expect(Number.isInteger(data.step) && (data.step as number) >= 0, "step", "a whole number ≥ 0");
   expect(Array.isArray(data.history), "history", "an array");
   expect(data.lastCheckpoint === null || data.lastCheckpoint === undefined || typeof data.lastCheckpoint === "string", "lastCheckpoint", "a string or null");
-}
-
-/** curriculum.json must hold the per-prompt state: `prompts` by id and the `recent` window. */
-function checkCurriculum(data: unknown, path: string): asserts data is CurriculumState {
-  if (!isObject(data)) throw new RunFileError(path, `expected the curriculum state (a JSON object), found ${kindOf(data)}`);
-  if (!isObject(data.prompts)) throw new RunFileError(path, `field "prompts" should be an object of per-prompt records, found ${"prompts" in data ? kindOf(data.prompts) : "nothing"}`);
-  if (!Array.isArray(data.recent)) throw new RunFileError(path, `field "recent" should be an array, found ${"recent" in data ? kindOf(data.recent) : "nothing"}`);
 }

@@ -57,8 +57,13 @@ describe("a run with a held-out share of its dataset", () => {
     await expect(engine.handle("runs.delete", { runId })).rejects.toThrow(/is running: pause or stop it/);
     await expect(engine.handle("datasets.delete", { id: ds.id })).rejects.toThrow(/^small is in use by a running run \(uniform · metis-tiny · \d\d-\d\d \d\d:\d\d\): stop it first$/);
 
+    // Paused (its thread ends), then stopped: a paused run is marked stopped without a thread.
+    await engine.handle("runs.pause", { runId });
+    await until(() => events.some((e) => e.type === "run.status" && e.runId === runId && e.status === "paused"));
+    await until(() => engine.liveRunIds().length === 0);
     await engine.handle("runs.stop", { runId });
     await until(() => events.some((e) => e.type === "run.status" && e.runId === runId && e.status === "stopped"));
+    await expect(engine.handle("runs.stop", { runId })).rejects.toThrow(/is stopped, not running or paused: there is nothing to stop/);
 
     const { run, metrics, prompts } = (await engine.handle("runs.metrics", { runId })) as { run: { config: { dataset: string; evalDataset: string } }; metrics: { step: number; cells: { id: string }[]; heldOutPassRate: number | null }[]; prompts: { id: string }[] };
     const all = readTaskRows(ds.path).map((r) => r.id);

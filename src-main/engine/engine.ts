@@ -256,7 +256,18 @@ export class Engine {
       }
       case "runs.stop": {
         const { runId } = parseParams("runs.stop", raw);
-        this.liveRun(runId).stop();
+        const live = this.live.get(runId);
+        if (live?.running) {
+          live.stop();
+          return { ok: true };
+        }
+        // A paused run has no thread (its checkpoint was written when it paused): stopping it marks it stopped.
+        await live?.done;
+        const store = await RunStore.open(this.runDir(runId));
+        if (store.run.data.status !== "paused") throw new Error(`run ${runId} is ${store.run.data.status}, not running or paused: there is nothing to stop`);
+        store.run.data.status = "stopped";
+        await store.run.write();
+        this.emit({ type: "status", runId, status: "stopped", step: store.run.data.step });
         return { ok: true };
       }
       case "runs.resume": {

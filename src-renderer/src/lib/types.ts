@@ -1,10 +1,13 @@
 // Shapes of what the engine returns, as the UI uses them.
+import type { RunSummary } from "../../../src-main/protocol/run-progress";
 
 export interface ModelRow {
   id: string;
   name: string;
   path: string;
   builtin: boolean;
+  /** File size in bytes (null when the file is gone). */
+  size: number | null;
   info: { architecture?: string; parameters?: number; mainType?: string; contextLength?: number | null; layers?: number | null; error?: string };
 }
 
@@ -20,15 +23,27 @@ export interface DatasetRow {
 
 export type { PromptCell, StepMetrics } from "../../../src-main/protocol/run-types";
 
+/** The evaluation set a run measures on. */
+export type RunEval = { kind: "none" } | { kind: "dataset"; id: string | null; name: string; rows: number | null } | { kind: "holdout"; percent: number; rows: number };
+
 export interface RunRecord {
   id: string;
   createdAt: string;
   status: string;
   step: number;
-  config: Record<string, unknown> & { steps: number; scheduler: string; model: string; dataset: string };
+  config: Record<string, unknown> & { steps: number; scheduler: string; model: string; dataset: string; evalItems?: number; evalSamples?: number };
   history: { step: number; patch: Record<string, unknown> }[];
   error: string | null;
   live?: boolean;
+  /** The user's name for the run (a default like "metis · metis-tiny · 11-26 14:02"). */
+  name: string;
+  modelName: string;
+  datasetName: string;
+  eval: RunEval;
+  preset: string | null;
+  /** The scheduler the run started with. */
+  firstScheduler: string | null;
+  summary: Omit<RunSummary, "stepMs">;
 }
 
 export interface PromptInfo {

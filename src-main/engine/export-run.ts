@@ -20,8 +20,8 @@ function checkpointPairs(checkpoint: string, weights: ReturnType<typeof loadLlam
   });
 }
 
-/** Write the export of the newest checkpoint that reads back whole next to the run (exports/) and return its path. */
-export async function exportRun(runDir: string, format: "gguf-lora" | "peft" | "merged-gguf"): Promise<string> {
+/** Write the export of the newest checkpoint that reads back whole to `to` (by default next to the run, in exports/) and return its path. */
+export async function exportRun(runDir: string, format: "gguf-lora" | "peft" | "merged-gguf", to?: string): Promise<string> {
   const store = await RunStore.open(runDir);
   const candidates = store.checkpointCandidates();
   if (candidates.length === 0) throw new Error(`${runDir}: no checkpoint to export yet`);
@@ -42,19 +42,19 @@ export async function exportRun(runDir: string, format: "gguf-lora" | "peft" | "
   if (!found) throw new Error(`${runDir}: no checkpoint could be read for export:\n${failures.join("\n")}`);
   const { checkpoint, pairs } = found;
   const out = join(runDir, "exports");
-  mkdirSync(out, { recursive: true });
+  if (to === undefined) mkdirSync(out, { recursive: true });
   const step = basename(checkpoint).replace(/\.old$/, "");
   if (format === "gguf-lora") {
-    const path = join(out, `adapter-${step}.gguf`);
+    const path = to ?? join(out, `adapter-${step}.gguf`);
     exportLoraGguf(path, weights.config, lora, pairs);
     return path;
   }
   if (format === "peft") {
-    const path = join(out, `peft-${step}`);
+    const path = to ?? join(out, `peft-${step}`);
     exportPeft(path, weights.config, lora, pairs, basename(c.model));
     return path;
   }
-  const path = join(out, `merged-${step}.gguf`);
+  const path = to ?? join(out, `merged-${step}.gguf`);
   writeMergedGguf(path, weights, mergeLora(weights, lora, pairs));
   return path;
 }

@@ -1,16 +1,23 @@
 // `metis check-equivalence`: llama.cpp's next-token log-probs against the ONNX training graph's.
-import { parseArgs } from "node:util";
 import { readLoraGguf } from "../model/lora-file.js";
 import { checkEquivalence } from "../train/llama/equivalence.js";
 import type { LoraTarget } from "../train/llama/param-table.js";
-import { requiredOption } from "./usage-error.js";
+import { flag, parseCommand, str, type CommandSpec } from "./options.js";
 
-export const CHECK_EQUIVALENCE_USAGE = "metis check-equivalence --model FILE [--lora FILE] [--json]";
+export const CHECK_EQUIVALENCE_COMMAND = {
+  name: "check-equivalence",
+  summary: "compare llama.cpp's next-token log-probs with the training graph's over fixed prompts",
+  options: {
+    model: str("FILE", "GGUF model", { required: true }),
+    lora: str("FILE", "LoRA adapter (GGUF) applied on both sides"),
+    json: flag("print {maxAbsDiff, prompts} as JSON"),
+  },
+} satisfies CommandSpec;
 
 /** Run `metis check-equivalence`; returns the text to print. */
 export async function checkEquivalenceCommand(argv: string[]): Promise<string> {
-  const { values } = parseArgs({ args: argv, strict: true, options: { model: { type: "string" }, lora: { type: "string" }, json: { type: "boolean", default: false } } });
-  const modelPath = requiredOption("model", values.model);
+  const { values } = parseCommand(CHECK_EQUIVALENCE_COMMAND, argv);
+  const modelPath = values.model;
   let adapter = null;
   if (values.lora) {
     const file = readLoraGguf(values.lora);

@@ -1,11 +1,29 @@
 // `metis generate`: sample completions from a GGUF model, optionally with a LoRA adapter.
-import { parseArgs } from "node:util";
-import { RolloutEngine } from "../rollout/rollout-engine.js";
-import { SamplingSchema } from "../rollout/sampling.js";
-import { numberOption, requiredOption } from "./usage-error.js";
+import { DEFAULT_THREADS, RolloutEngine } from "../rollout/rollout-engine.js";
+import { resolveSampling } from "../rollout/sampling.js";
+import { flag, int, list, num, parseCommand, str, type CommandSpec } from "./options.js";
 
-export const GENERATE_USAGE =
-  "metis generate --model FILE --prompt TEXT [-n N] [--lora FILE] [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--stop S]... [--seed N] [--threads N] [--json]";
+const SAMPLING = resolveSampling();
+
+export const GENERATE_COMMAND = {
+  name: "generate",
+  summary: "sample completions from a model, optionally with a LoRA adapter",
+  options: {
+    model: str("FILE", "GGUF model", { required: true }),
+    prompt: str("TEXT", "the prompt", { required: true }),
+    n: int("N", "completions to sample", { short: "n", default: 1, min: 1, max: 1024 }),
+    lora: str("FILE", "LoRA adapter (GGUF) to apply"),
+    // Shorter than the sampler's own default: a quick look, not a full rollout.
+    "max-tokens": int("N", "most tokens per completion", { default: 64, min: 1, max: 32768 }),
+    temperature: num("T", "softmax temperature; 0 is greedy", { default: SAMPLING.temperature, min: 0, max: 10 }),
+    "top-p": num("P", "nucleus mass kept; 1 keeps everything", { default: SAMPLING.topP, min: 0, max: 1 }),
+    "top-k": int("K", "keep only the K most likely tokens; 0 disables", { default: SAMPLING.topK, min: 0 }),
+    stop: list("S", "stop when the text contains S (repeatable)"),
+    seed: int("N", "sampling seed", { default: SAMPLING.seed, min: 0, max: 0xffffffff }),
+    threads: int("N", "llama.cpp threads per context", { default: DEFAULT_THREADS, min: 1, max: 256 }),
+    json: flag("print {completions: [{text, tokens, finishReason}], tokensPerSecond} as JSON"),
+  },
+} satisfies CommandSpec;
 
 /** What `metis generate --json` prints. */
 export interface GenerateOutput {
@@ -15,40 +33,11 @@ export interface GenerateOutput {
 
 /** Run `metis generate`; returns the text to print. */
 export async function generateCommand(argv: string[]): Promise<string> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      model: { type: "string" },
-      lora: { type: "string" },
-      prompt: { type: "string" },
-      n: { type: "string", short: "n" },
-      "max-tokens": { type: "string" },
-      temperature: { type: "string" },
-      "top-p": { type: "string" },
-      "top-k": { type: "string" },
-      stop: { type: "string", multiple: true },
-      seed: { type: "string" },
-      threads: { type: "string" },
-      json: { type: "boolean", default: false },
-    },
-  });
-  const modelPath = requiredOption("model", values.model);
-  const prompt = requiredOption("prompt", values.prompt);
-  const n = numberOption("n", values.n, 1, { integer: true, min: 1, max: 1024 });
-  const defaults = SamplingSchema.parse({});
-  const sampling = {
-    maxTokens: numberOption("max-tokens", values["max-tokens"], 64, { integer: true, min: 1, max: 32768 }),
-    temperature: numberOption("temperature", values.temperature, defaults.temperature, { min: 0, max: 10 }),
-    topP: numberOption("top-p", values["top-p"], defaults.topP, { min: 0, max: 1 }),
-    topK: numberOption("top-k", values["top-k"], defaults.topK, { integer: true, min: 0 }),
-    stop: values.stop ?? [],
-    seed: numberOption("seed", values.seed, defaults.seed, { integer: true, min: 0, max: 0xffffffff }),
-  };
-  const threads = numberOption("threads", values.threads, 1, { integer: true, min: 1, max: 256 });
-  const engine = await RolloutEngine.load({ modelPath, threads, adapter: values.lora ? { path: values.lora } : null });
+  const { values } = parseCommand(GENERATE_COMMAND, argv);
+  const sampling = { maxTokens: values["max-tokens"], temperature: values.temperature, topP: values["top-p"], topK: values["top-k"], stop: values.stop, seed: values.seed };
+  const engine = await RolloutEngine.load({ modelPath: values.model, threads: values.threads, adapter: values.lora ? { path: values.lora } : null });
   try {
-    const batch = await engine.generate([prompt], n, sampling);
+    const batch = await engine.generate([values.prompt], values.n, sampling);
     const output: GenerateOutput = {
       completions: batch.completions[0]!.map((c) => ({ text: c.text, tokens: c.tokens, finishReason: c.finishReason })),
       tokensPerSecond: batch.tokensPerSecond,

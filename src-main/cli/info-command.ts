@@ -1,13 +1,18 @@
 // `metis info FILE`: what a GGUF file holds.
-import { parseArgs } from "node:util";
 import { readModelInfo, type ModelInfo } from "../model/model-info.js";
+import { flag, parseCommand, type CommandSpec } from "./options.js";
 import { UsageError } from "./usage-error.js";
 
-export const INFO_USAGE = "metis info FILE [--json]";
+export const INFO_COMMAND = {
+  name: "info",
+  summary: "describe a GGUF model or adapter: architecture, parameters, tokenizer, tensor types, context",
+  positionals: "FILE",
+  options: { json: flag("print the description as JSON") },
+} satisfies CommandSpec;
 
 /** Run `metis info`; returns the text to print. */
 export function infoCommand(argv: string[]): string {
-  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: "boolean", default: false } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseCommand(INFO_COMMAND, argv);
   if (positionals.length !== 1) throw new UsageError(`expected one file, found ${positionals.length}`);
   const info = readModelInfo(positionals[0]!);
   return values.json ? JSON.stringify(info, null, 2) : formatInfo(info);

@@ -1,49 +1,64 @@
-// The headless CLI: `metis <command> ...`. Each command is a function from argv to printed text.
+// The headless CLI: `metis <command> ...`. Each command declares its options once (options.ts) and
+// is a function from argv to printed text.
 import { GgufError } from "../gguf/errors.js";
-import { checkEquivalenceCommand, CHECK_EQUIVALENCE_USAGE } from "./check-equivalence-command.js";
-import { evalCommand, EVAL_USAGE } from "./eval-command.js";
-import { generateCommand, GENERATE_USAGE } from "./generate-command.js";
-import { pretrainCommand, PRETRAIN_USAGE } from "./pretrain-command.js";
-import { scoreCommand, SCORE_USAGE } from "./score-command.js";
-import { serveCommand, SERVE_USAGE } from "./serve-command.js";
-import { trainCommand, TRAIN_USAGE } from "./train-command.js";
-import { infoCommand, INFO_USAGE } from "./info-command.js";
-import { makeModelCommand, MAKE_MODEL_USAGE } from "./make-model-command.js";
+import { checkEquivalenceCommand, CHECK_EQUIVALENCE_COMMAND } from "./check-equivalence-command.js";
+import { evalCommand, EVAL_COMMAND } from "./eval-command.js";
+import { exportCommand, EXPORT_COMMAND } from "./export-command.js";
+import { generateCommand, GENERATE_COMMAND } from "./generate-command.js";
+import { infoCommand, INFO_COMMAND } from "./info-command.js";
+import { makeModelCommand, MAKE_MODEL_COMMAND } from "./make-model-command.js";
+import { commandHelp, usageLine, type CommandSpec } from "./options.js";
+import { pretrainCommand, PRETRAIN_COMMAND } from "./pretrain-command.js";
+import { scoreCommand, SCORE_COMMAND } from "./score-command.js";
+import { serveCommand, SERVE_COMMAND } from "./serve-command.js";
+import { trainCommand, TRAIN_COMMAND } from "./train-command.js";
 import { UsageError } from "./usage-error.js";
 
-const COMMANDS: Record<string, { usage: string; summary: string; run: (argv: string[]) => string | Promise<string> }> = {
-  info: { usage: INFO_USAGE, summary: "describe a GGUF model or adapter", run: infoCommand },
-  generate: { usage: GENERATE_USAGE, summary: "sample completions from a model", run: generateCommand },
-  "make-model": { usage: MAKE_MODEL_USAGE, summary: "write a random-weight model of a supported architecture", run: makeModelCommand },
-  serve: { usage: SERVE_USAGE, summary: "the app in a browser (127.0.0.1, per-start token)", run: serveCommand },
-  train: { usage: TRAIN_USAGE, summary: "reinforcement fine-tuning with a curriculum (METIS by default)", run: trainCommand },
-  score: { usage: SCORE_USAGE, summary: "score a completion with a built-in reward", run: scoreCommand },
-  pretrain: { usage: PRETRAIN_USAGE, summary: "train the built-in model on the synthetic task suite", run: pretrainCommand },
-  eval: { usage: EVAL_USAGE, summary: "pass rate and mean reward of a model on a dataset", run: evalCommand },
-  "check-equivalence": { usage: CHECK_EQUIVALENCE_USAGE, summary: "compare llama.cpp's next-token log-probs with the training graph's", run: checkEquivalenceCommand },
-};
+interface Command {
+  spec: CommandSpec;
+  run: (argv: string[]) => string | Promise<string>;
+}
 
-/** Overall usage text. */
+/** Every command, in the order `metis --help` lists them. */
+export const COMMANDS: readonly Command[] = [
+  { spec: INFO_COMMAND, run: infoCommand },
+  { spec: GENERATE_COMMAND, run: generateCommand },
+  { spec: MAKE_MODEL_COMMAND, run: makeModelCommand },
+  { spec: CHECK_EQUIVALENCE_COMMAND, run: checkEquivalenceCommand },
+  { spec: TRAIN_COMMAND, run: trainCommand },
+  { spec: EVAL_COMMAND, run: evalCommand },
+  { spec: EXPORT_COMMAND, run: exportCommand },
+  { spec: SCORE_COMMAND, run: scoreCommand },
+  { spec: PRETRAIN_COMMAND, run: pretrainCommand },
+  { spec: SERVE_COMMAND, run: serveCommand },
+];
+
+/** Overall usage text: one line per command. */
 export function usage(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return ["usage: metis <command> [options]", "", "commands:", ...lines, "", "Run `metis <command> --help` for a command's options."].join("\n");
+  const width = Math.max(...COMMANDS.map((c) => c.spec.name.length));
+  const lines = COMMANDS.map(({ spec }) => `  ${spec.name.padEnd(width)}  ${spec.summary}`);
+  return ["usage: metis <command> [options]", "", "commands:", ...lines, "", "Run `metis <command> --help` for a command's options and their defaults."].join("\n");
 }
 
 /** Run the CLI with `argv` (without node and script); returns the exit code. */
 export async function main(argv: string[], out: (s: string) => void = console.log, err: (s: string) => void = console.error): Promise<number> {
   const [name, ...rest] = argv;
+  const helpFor = name === "help" ? COMMANDS.find((c) => c.spec.name === rest[0]) : undefined;
+  if (helpFor) {
+    out(commandHelp(helpFor.spec));
+    return 0;
+  }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     out(usage());
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS[name];
+  const command = COMMANDS.find((c) => c.spec.name === name);
   if (!command) {
     err(`metis: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
-    out(`usage: ${command.usage}`);
+    out(commandHelp(command.spec));
     return 0;
   }
   try {
@@ -53,7 +68,7 @@ export async function main(argv: string[], out: (s: string) => void = console.lo
     const error = e as Error & { code?: string };
     // parseArgs reports unknown or malformed options with ERR_PARSE_ARGS_* codes.
     if (error instanceof UsageError || error.code?.startsWith("ERR_PARSE_ARGS")) {
-      err(`metis ${name}: ${error.message}\nusage: ${command.usage}`);
+      err(`metis ${name}: ${error.message}\nusage: ${usageLine(command.spec)}\nRun \`metis ${name} --help\` for what each option does.`);
       return 2;
     }
     err(`metis ${name}: ${error instanceof GgufError ? error.message : (error.message ?? String(e))}`);

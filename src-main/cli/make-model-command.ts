@@ -1,53 +1,51 @@
 // `metis make-model`: a random-weight model of a supported architecture, for tests and benchmarks.
-import { parseArgs } from "node:util";
 import { SUPPORTED_ARCHS } from "../gguf/constants.js";
 import { WEIGHT_TYPES, writeModelGguf } from "../model/model-file.js";
 import { DEFAULT_TINY_SPEC, makeTinyModel, resolveTinySpec } from "../model/tiny-model.js";
 import { VOCAB_KINDS } from "../model/vocab.js";
-import { choiceOption, numberOption, requiredOption } from "./usage-error.js";
+import { choice, flag, int, parseCommand, str, type CommandSpec } from "./options.js";
 
-export const MAKE_MODEL_USAGE = `metis make-model --arch ${SUPPORTED_ARCHS.join("|")} --out FILE [--layers N] [--dim N] [--heads N] [--kv-heads N] [--ffn N] [--head-dim N] [--vocab ${VOCAB_KINDS.join("|")}] [--tied] [--type ${WEIGHT_TYPES.join("|")}] [--context N] [--seed N] [--json]`;
+const d = DEFAULT_TINY_SPEC;
+const size = { min: 1, max: 65536 };
+
+export const MAKE_MODEL_COMMAND = {
+  name: "make-model",
+  summary: "write a random-weight model of a supported architecture, with a tokenizer llama.cpp loads",
+  options: {
+    arch: choice(SUPPORTED_ARCHS, "architecture", { required: true }),
+    out: str("FILE", "where to write the GGUF model", { required: true }),
+    layers: int("N", "transformer blocks", { default: d.layers, ...size }),
+    dim: int("N", "embedding width", { default: d.dim, ...size }),
+    heads: int("N", "attention heads", { default: d.heads, ...size }),
+    "kv-heads": int("N", "key/value heads (grouped-query attention)", { default: d.kvHeads, ...size }),
+    ffn: int("N", "feed-forward width", { default: d.ffn, ...size }),
+    "head-dim": int("N", "width of one head", { absent: "dim / heads", ...size }),
+    vocab: choice(VOCAB_KINDS, "tokenizer vocabulary", { default: d.vocab }),
+    tied: flag("tie the output projection to the token embeddings"),
+    type: choice(WEIGHT_TYPES, "weight type", { default: "F32" }),
+    context: int("N", "context length", { default: d.contextLength, ...size }),
+    seed: int("N", "seed of the random weights", { default: d.seed, min: 0, max: 0xffffffff }),
+    json: flag("print {path, bytes, parameters, type, spec} as JSON"),
+  },
+} satisfies CommandSpec;
 
 /** Run `metis make-model`; returns the text to print. */
 export function makeModelCommand(argv: string[]): string {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      arch: { type: "string" },
-      out: { type: "string" },
-      layers: { type: "string" },
-      dim: { type: "string" },
-      heads: { type: "string" },
-      "kv-heads": { type: "string" },
-      ffn: { type: "string" },
-      "head-dim": { type: "string" },
-      vocab: { type: "string" },
-      tied: { type: "boolean", default: false },
-      type: { type: "string" },
-      context: { type: "string" },
-      seed: { type: "string" },
-      json: { type: "boolean", default: false },
-    },
-  });
-  const d = DEFAULT_TINY_SPEC;
-  const int = { integer: true, min: 1, max: 65536 };
-  const headDim = values["head-dim"] === undefined ? {} : { headDim: numberOption("head-dim", values["head-dim"], 0, int) };
+  const { values } = parseCommand(MAKE_MODEL_COMMAND, argv);
   const spec = resolveTinySpec({
-    arch: choiceOption("arch", requiredOption("arch", values.arch), SUPPORTED_ARCHS, "llama"),
-    layers: numberOption("layers", values.layers, d.layers, int),
-    dim: numberOption("dim", values.dim, d.dim, int),
-    heads: numberOption("heads", values.heads, d.heads, int),
-    kvHeads: numberOption("kv-heads", values["kv-heads"], d.kvHeads, int),
-    ffn: numberOption("ffn", values.ffn, d.ffn, int),
-    vocab: choiceOption("vocab", values.vocab, VOCAB_KINDS, d.vocab),
+    arch: values.arch,
+    layers: values.layers,
+    dim: values.dim,
+    heads: values.heads,
+    kvHeads: values["kv-heads"],
+    ffn: values.ffn,
+    vocab: values.vocab,
     tiedEmbeddings: values.tied,
-    contextLength: numberOption("context", values.context, d.contextLength, int),
-    seed: numberOption("seed", values.seed, d.seed, { integer: true, min: 0, max: 0xffffffff }),
-    ...headDim,
+    contextLength: values.context,
+    seed: values.seed,
+    ...(values["head-dim"] === undefined ? {} : { headDim: values["head-dim"] }),
   });
-  const out = requiredOption("out", values.out);
-  const type = choiceOption("type", values.type, WEIGHT_TYPES, "F32");
+  const { out, type } = values;
   const model = makeTinyModel(spec);
   const bytes = writeModelGguf(out, model, type);
   const parameters = model.tensors.reduce((n, t) => n + t.values.length, 0);

@@ -1,29 +1,52 @@
 // `metis pretrain`: train the built-in model on the synthetic suite (and write the datasets).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { readTaskRows, TEST_FILE, writeDefaultDatasets } from "../datasets/default-datasets.js";
 import { DEFAULT_PRETRAIN, pretrain } from "../pretrain/pretrain.js";
 import { parseMix } from "../pretrain/pretrain-data.js";
-import { numberOption } from "./usage-error.js";
+import { flag, int, num, parseCommand, str, type CommandSpec } from "./options.js";
+import { UsageError } from "./usage-error.js";
 
-export const PRETRAIN_USAGE =
-  "metis pretrain [--out resources/models/metis-tiny.gguf] [--datasets resources/datasets] [--steps N] [--seed N] [--batch N] [--lr X] [--layers N] [--dim N] [--heads N] [--kv-heads N] [--ffn N] [--init FILE.gguf] [--calibrate-steps N] [--mix family=w,…] [--typo-share P] [--json]";
+const d = DEFAULT_PRETRAIN;
+const count = { min: 1, max: 1e7 };
+
+export const PRETRAIN_COMMAND = {
+  name: "pretrain",
+  summary: "train the built-in model (full-parameter SFT in the ONNX engine) on the synthetic task suite",
+  options: {
+    out: str("FILE", "where to write the model (its training log goes beside it)", { default: "resources/models/metis-tiny.gguf" }),
+    datasets: str("DIR", "folder of the synthetic train / test splits (written when missing)", { default: "resources/datasets" }),
+    steps: int("N", "training steps of the main phase", { default: d.steps, ...count }),
+    seed: int("N", "seed of the data stream and the initial weights", { default: d.seed, min: 0, max: 0xffffffff }),
+    batch: int("N", "items per step", { default: d.batch, ...count }),
+    lr: num("X", "peak learning rate (cosine decay to at most a tenth of it)", { default: d.lr, min: 0, max: 1 }),
+    layers: int("N", "transformer blocks", { default: d.layers, ...count }),
+    dim: int("N", "embedding width", { default: d.dim, ...count }),
+    heads: int("N", "attention heads", { default: d.heads, ...count }),
+    "kv-heads": int("N", "key/value heads", { default: d.kvHeads, ...count }),
+    ffn: int("N", "feed-forward width", { default: d.ffn, ...count }),
+    init: str("FILE", "continue from these weights instead of a random start", { absent: "random weights" }),
+    "calibrate-steps": int("N", "steps of the calibration phase (judgments from the model's measured variance); 0 skips it", { default: d.calibrateSteps, min: 0, max: 1e7 }),
+    mix: str("family=w,…", "share of each task family in the stream", { default: Object.entries(d.familyWeights).map(([family, w]) => `${family}=${w}`).join(",") }),
+    "typo-share": num("P", "share of answers trained with one slip in them (headroom for RL)", { default: d.typoShare, min: 0, max: 1 }),
+    json: flag("print the summary as JSON"),
+  },
+} satisfies CommandSpec;
+
+/** Parse --mix, as a usage error when it is malformed. */
+function mixOption(text: string): ReturnType<typeof parseMix> {
+  try {
+    return parseMix(text);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
 
 /** Run `metis pretrain`; returns the text to print. */
 export async function pretrainCommand(argv: string[]): Promise<string> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      out: { type: "string", default: "resources/models/metis-tiny.gguf" }, datasets: { type: "string", default: "resources/datasets" },
-      steps: { type: "string" }, seed: { type: "string" }, batch: { type: "string" }, lr: { type: "string" }, layers: { type: "string" },
-      dim: { type: "string" }, heads: { type: "string" }, "kv-heads": { type: "string" }, ffn: { type: "string" }, init: { type: "string" }, "calibrate-steps": { type: "string" }, mix: { type: "string" }, "typo-share": { type: "string" },
-      json: { type: "boolean", default: false },
-    },
-  });
-  const d = DEFAULT_PRETRAIN;
-  const int = (name: keyof typeof values, fallback: number): number => numberOption(name, values[name] as string | undefined, fallback, { integer: true, min: 1, max: 1e7 });
+  const { values, given } = parseCommand(PRETRAIN_COMMAND, argv);
+  // The stream's own weights unless --mix is given (its default above is only their rendering).
+  const mix = given.has("mix") ? { familyWeights: mixOption(values.mix) } : {};
   // The held-out split is written first so training never sees its prompts.
   const testPath = join(values.datasets, TEST_FILE);
   if (!existsSync(testPath)) writeDefaultDatasets(values.datasets);
@@ -33,20 +56,20 @@ export async function pretrainCommand(argv: string[]): Promise<string> {
       ...d,
       out: values.out,
       heldOut,
-      steps: int("steps", d.steps),
-      seed: numberOption("seed", values.seed, d.seed, { integer: true, min: 0, max: 0xffffffff }),
-      batch: int("batch", d.batch),
-      lr: numberOption("lr", values.lr, d.lr, { min: 0, max: 1 }),
-      minLr: Math.min(d.minLr, numberOption("lr", values.lr, d.lr, { min: 0, max: 1 }) / 10),
-      layers: int("layers", d.layers),
-      dim: int("dim", d.dim),
-      heads: int("heads", d.heads),
-      kvHeads: int("kv-heads", d.kvHeads),
-      ffn: int("ffn", d.ffn),
+      steps: values.steps,
+      seed: values.seed,
+      batch: values.batch,
+      lr: values.lr,
+      minLr: Math.min(d.minLr, values.lr / 10),
+      layers: values.layers,
+      dim: values.dim,
+      heads: values.heads,
+      kvHeads: values["kv-heads"],
+      ffn: values.ffn,
       initFrom: values.init ?? null,
-      ...(values.mix ? { familyWeights: parseMix(values.mix) } : {}),
-      typoShare: numberOption("typo-share", values["typo-share"], d.typoShare, { min: 0, max: 1 }),
-      calibrateSteps: numberOption("calibrate-steps", values["calibrate-steps"], d.calibrateSteps, { integer: true, min: 0, max: 1e7 }),
+      ...mix,
+      typoShare: values["typo-share"],
+      calibrateSteps: values["calibrate-steps"],
     },
     (line) => process.stderr.write(`${line}\n`),
   );

@@ -1,25 +1,38 @@
 // `metis score`: score one completion with a built-in reward.
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import type { RewardSpec } from "../datasets/task-row.js";
 import { scoreCompletionDetailed } from "../rewards/score.js";
 import { userJsReward } from "../rewards/user-reward.js";
+import { choice, flag, parseCommand, str, type CommandSpec } from "./options.js";
 import { choiceOption, requiredOption, UsageError } from "./usage-error.js";
 
-export const SCORE_USAGE =
-  "metis score --reward math|code|fc|continuous|FILE.js --completion FILE|- [--answer TEXT] [--language javascript|python] [--entry-point NAME] [--json]";
+const BUILT_IN = ["math", "code", "fc", "continuous"] as const;
+const LANGUAGES = ["javascript", "python"] as const;
+
+export const SCORE_COMMAND = {
+  name: "score",
+  summary: "score one completion with a built-in reward or your own reward(completion, row) in the sandbox",
+  options: {
+    reward: str("KIND|FILE.js", `a built-in reward (${BUILT_IN.join(", ")}), or a JS file defining reward(completion, row)`, { required: true }),
+    completion: str("FILE|-", "the completion to score (- reads standard input)", { required: true }),
+    answer: str("TEXT", "what the reward checks against: the answer (math), target (continuous), tests (code), BFCL ground truth JSON (fc); required for built-in rewards"),
+    language: choice(LANGUAGES, "language of a code completion and its tests", { default: "javascript" }),
+    "entry-point": str("NAME", "function the code tests call", { default: "f" }),
+    json: flag("print {reward, reason} as JSON"),
+  },
+} satisfies CommandSpec;
 
 /** Run `metis score`; returns the text to print. */
 export async function scoreCommand(argv: string[]): Promise<string> {
-  const { values } = parseArgs({ args: argv, strict: true, options: { reward: { type: "string" }, completion: { type: "string" }, answer: { type: "string" }, "entry-point": { type: "string", default: "f" }, language: { type: "string", default: "javascript" }, json: { type: "boolean", default: false } } });
-  const rewardOption = requiredOption("reward", values.reward);
-  const source = requiredOption("completion", values.completion);
+  const { values } = parseCommand(SCORE_COMMAND, argv);
+  const rewardOption = values.reward;
+  const source = values.completion;
   const completion = source === "-" ? readFileSync(0, "utf8") : readFileSync(source, "utf8");
   if (rewardOption.endsWith(".js")) {
     const value = await userJsReward(readFileSync(rewardOption, "utf8"), completion, values.answer === undefined ? null : { answer: values.answer });
     return values.json ? JSON.stringify({ reward: value }) : String(value);
   }
-  const kind = choiceOption("reward", rewardOption, ["math", "code", "fc", "continuous"] as const, "math");
+  const kind = choiceOption("reward", rewardOption, BUILT_IN, "math");
   const answer = requiredOption("answer", values.answer);
   let spec: RewardSpec;
   if (kind === "math") spec = { kind: "math", answer };
@@ -29,8 +42,7 @@ export async function scoreCommand(argv: string[]): Promise<string> {
     spec = { kind: "continuous", target, scale: Math.max(1, Math.abs(target)) };
   } else if (kind === "code") {
     // Tests come in --answer: JavaScript that throws on failure, or Python that raises (e.g. asserts).
-    const language = choiceOption("language", values.language, ["javascript", "python"] as const, "javascript");
-    spec = { kind: "code", language, entryPoint: values["entry-point"], tests: answer };
+    spec = { kind: "code", language: values.language, entryPoint: values["entry-point"], tests: answer };
   }
   else {
     let expected: unknown;

@@ -3,12 +3,18 @@ import { homedir } from "node:os";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { Engine } from "../engine/engine.js";
 import { startServer } from "../hosts/headless/server.js";
-import { numberOption } from "./usage-error.js";
+import { int, parseCommand, str, type CommandSpec } from "./options.js";
 
-export const SERVE_USAGE = "metis serve [--port N] [--user-data DIR]";
+export const SERVE_COMMAND = {
+  name: "serve",
+  summary: "the app in a browser, served on 127.0.0.1 with a per-start token in the URL",
+  options: {
+    port: int("N", "port to listen on (0 picks a free one)", { default: 7411, min: 0, max: 65535 }),
+    "user-data": str("DIR", "folder for models, datasets and runs", { default: join(homedir(), ".metis-workbench") }),
+  },
+} satisfies CommandSpec;
 
 /** The package root: the nearest folder above this module holding package.json (built or from source). */
 function packageRoot(): string {
@@ -23,15 +29,15 @@ function packageRoot(): string {
 
 /** Run `metis serve` until interrupted. */
 export async function serveCommand(argv: string[]): Promise<string> {
-  const { values } = parseArgs({ args: argv, strict: true, options: { port: { type: "string" }, "user-data": { type: "string" } } });
+  const { values } = parseCommand(SERVE_COMMAND, argv);
   const root = packageRoot();
   const engine = await Engine.open({
-    userData: resolve(values["user-data"] ?? join(homedir(), ".metis-workbench")),
+    userData: resolve(values["user-data"]),
     resources: join(root, "resources"),
     host: "browser",
     version: "0.1.0",
   });
-  const server = await startServer(engine, join(root, "out", "renderer"), numberOption("port", values.port, 7411, { integer: true, min: 0, max: 65535 }));
+  const server = await startServer(engine, join(root, "out", "renderer"), values.port);
   console.log(`Metis Workbench: ${server.url}`);
   await new Promise<void>((done) => {
     const stop = (): void => {

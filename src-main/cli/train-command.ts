@@ -1,16 +1,44 @@
 // `metis train`: a headless RFT run with a progress line per step and a final summary.
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import type { z } from "zod";
 import { CURRICULA } from "../curriculum/registry.js";
-import { withPreset } from "../rft/rft-config.js";
+import { PRESETS, resolveRftConfig, RftConfigSchema, withPreset, type PresetName, type RftConfig } from "../rft/rft-config.js";
 import { RftRun, type RftEvent, type StepMetrics } from "../rft/rft-run.js";
-import { choiceOption, numberOption } from "./usage-error.js";
-
-export const TRAIN_USAGE = `metis train [--model FILE] [--dataset FILE] [--scheduler ${CURRICULA.join("|")}] [--steps N] [--seed S] [--batch N] [--group N] [--lr X] [--max-tokens N] [--checkpoint-every N] [--preset workbench|paper] [--runs DIR] [--resume RUN_DIR [--steps N]] [--json]`;
+import { choice, flag, int, num, parseCommand, str, type CommandSpec } from "./options.js";
 
 const BUILTIN_MODEL = "resources/models/metis-tiny.gguf";
 const BUILTIN_DATASET = "resources/datasets/synthetic-train.jsonl";
 const BUILTIN_TEST = "resources/datasets/synthetic-test.jsonl";
+
+/** The run configuration's defaults: what a field left out of the command line becomes. */
+const RUN = resolveRftConfig({ model: BUILTIN_MODEL, dataset: BUILTIN_DATASET });
+
+/** The run config's bounds on a numeric field (zod knows them), so a bad value is a usage error naming them. */
+function bounds(key: keyof RftConfig): { min?: number; max?: number } {
+  const field = (RftConfigSchema.shape[key] as z.ZodDefault<z.ZodNumber>).unwrap();
+  return { ...(field.minValue !== null && Number.isFinite(field.minValue) ? { min: field.minValue } : {}), ...(field.maxValue !== null && Number.isFinite(field.maxValue) ? { max: field.maxValue } : {}) };
+}
+
+export const TRAIN_COMMAND = {
+  name: "train",
+  summary: "reinforcement fine-tuning with a curriculum (METIS by default); with no options, the built-in model on the built-in dataset",
+  options: {
+    model: str("FILE", "GGUF model to fine-tune", { default: RUN.model }),
+    dataset: str("FILE", "JSONL task rows to train on; the built-in set also measures its held-out split", { default: RUN.dataset }),
+    scheduler: choice(CURRICULA, "prompt scheduler", { default: RUN.scheduler }),
+    preset: choice(Object.keys(PRESETS) as PresetName[], "set of defaults: the workbench's or the METIS paper's", { default: "workbench" }),
+    steps: int("N", "optimizer steps (with --resume: the new total)", { default: RUN.steps, ...bounds("steps") }),
+    seed: int("N", "seed of every random choice in the run", { default: RUN.seed, ...bounds("seed") }),
+    batch: int("N", "prompts rolled out per step", { default: RUN.batchSize, ...bounds("batchSize") }),
+    group: int("N", "completions per prompt (the GRPO group)", { default: RUN.groupSize, ...bounds("groupSize") }),
+    lr: num("X", "AdamW learning rate", { default: RUN.learningRate, ...bounds("learningRate") }),
+    "max-tokens": int("N", "most tokens per completion", { default: RUN.maxTokens, ...bounds("maxTokens") }),
+    "checkpoint-every": int("N", "write a checkpoint every N steps (and on pause and stop)", { default: RUN.checkpointEvery, ...bounds("checkpointEvery") }),
+    runs: str("DIR", "folder the run's directory is made in", { default: "runs" }),
+    resume: str("RUN_DIR", "continue a run from its last checkpoint (other options but --steps are the run's own)"),
+    json: flag("print a JSON summary instead of the progress lines"),
+  },
+} satisfies CommandSpec;
 
 /** "1 h 02 min", "3 min 05 s", "12 s". */
 export function formatDuration(seconds: number): string {
@@ -22,15 +50,7 @@ export function formatDuration(seconds: number): string {
 
 /** Run `metis train`; returns the summary to print. */
 export async function trainCommand(argv: string[]): Promise<string> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      model: { type: "string" }, dataset: { type: "string" }, scheduler: { type: "string" }, steps: { type: "string" }, seed: { type: "string" },
-      batch: { type: "string" }, group: { type: "string" }, lr: { type: "string" }, runs: { type: "string", default: "runs" }, resume: { type: "string" }, "checkpoint-every": { type: "string" }, "max-tokens": { type: "string" },
-      preset: { type: "string" }, json: { type: "boolean", default: false },
-    },
-  });
+  const { values, given } = parseCommand(TRAIN_COMMAND, argv);
   const lines: StepMetrics[] = [];
   const onEvent = (e: RftEvent): void => {
     if (e.type === "step") {
@@ -47,21 +67,23 @@ export async function trainCommand(argv: string[]): Promise<string> {
     } else if (e.type === "checkpoint" && !values.json) process.stderr.write(`checkpoint ${e.dir}\n`);
   };
   let totalSteps = (): number => 0;
+  // Only options given on the command line are passed on: the preset's defaults apply to the rest.
+  const explicit = <K extends keyof RftConfig>(option: keyof typeof values & string, key: K, value: RftConfig[K]): Partial<RftConfig> => (given.has(option) ? { [key]: value } : {});
   const run = values.resume
-    ? await RftRun.resume(values.resume, onEvent, values.steps ? { steps: numberOption("steps", values.steps, 0, { integer: true, min: 1 }) } : {})
-    : await RftRun.create(values.runs, withPreset(choiceOption("preset", values.preset, ["workbench", "paper"] as const, "workbench"), {
-        model: values.model ?? BUILTIN_MODEL,
-        dataset: values.dataset ?? BUILTIN_DATASET,
+    ? await RftRun.resume(values.resume, onEvent, given.has("steps") ? { steps: values.steps } : {})
+    : await RftRun.create(values.runs, withPreset(values.preset, {
+        model: values.model,
+        dataset: values.dataset,
         // The built-in dataset comes with a held-out split: measure it as the run goes.
-        ...(values.dataset ? {} : { evalDataset: BUILTIN_TEST }),
-        ...(values.scheduler ? { scheduler: choiceOption("scheduler", values.scheduler, CURRICULA, "metis") } : {}),
-        ...(values.steps ? { steps: numberOption("steps", values.steps, 0, { integer: true, min: 1 }) } : {}),
-        ...(values.seed ? { seed: numberOption("seed", values.seed, 0, { integer: true, min: 0, max: 0xffffffff }) } : {}),
-        ...(values.batch ? { batchSize: numberOption("batch", values.batch, 0, { integer: true, min: 1 }) } : {}),
-        ...(values.group ? { groupSize: numberOption("group", values.group, 0, { integer: true, min: 2 }) } : {}),
-        ...(values.lr ? { learningRate: numberOption("lr", values.lr, 0, { min: 0, max: 1 }) } : {}),
-        ...(values["checkpoint-every"] ? { checkpointEvery: numberOption("checkpoint-every", values["checkpoint-every"], 0, { integer: true, min: 1 }) } : {}),
-        ...(values["max-tokens"] ? { maxTokens: numberOption("max-tokens", values["max-tokens"], 0, { integer: true, min: 1 }) } : {}),
+        ...(given.has("dataset") ? {} : { evalDataset: BUILTIN_TEST }),
+        ...explicit("scheduler", "scheduler", values.scheduler),
+        ...explicit("steps", "steps", values.steps),
+        ...explicit("seed", "seed", values.seed),
+        ...explicit("batch", "batchSize", values.batch),
+        ...explicit("group", "groupSize", values.group),
+        ...explicit("lr", "learningRate", values.lr),
+        ...explicit("checkpoint-every", "checkpointEvery", values["checkpoint-every"]),
+        ...explicit("max-tokens", "maxTokens", values["max-tokens"]),
       }), onEvent);
   totalSteps = () => run.currentConfig.steps;
   const c = run.currentConfig;

@@ -144,7 +144,7 @@ export class CurriculumStore {
     const size = existsSync(this.historyPath) ? statSync(this.historyPath).size : 0;
     if (historyBytes !== undefined && historyBytes <= size && endsLine(this.historyPath, historyBytes)) {
       if (size > historyBytes) {
-        this.warn(`metis: ${this.historyPath}: dropped ${size - historyBytes} bytes logged after step ${step}'s checkpoint (those steps run again)`);
+        this.warn(`metis: ${this.historyPath}: dropped ${size - historyBytes} bytes logged after step ${step}, the step resumed from (those steps run again)`);
         truncateSync(this.historyPath, historyBytes);
       }
       this.bytes = historyBytes;

@@ -1,6 +1,6 @@
 // The `metis` command as users run it: the package's bin over the built output.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "@playwright/test";
@@ -8,6 +8,16 @@ import { expect, test } from "@playwright/test";
 const dir = mkdtempSync(join(tmpdir(), "metis-e2e-"));
 test.afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const metis = (...args: string[]): string => execFileSync(process.execPath, ["bin/metis.js", ...args], { encoding: "utf8" });
+
+test("metis --help lists the commands; each command's --help lists its options with their defaults", () => {
+  const help = metis("--help");
+  for (const name of ["info", "generate", "make-model", "check-equivalence", "train", "eval", "export", "score", "pretrain", "serve"]) expect(help).toMatch(new RegExp(`^  ${name} +\\S`, "m"));
+  expect(metis("train", "--help")).toMatch(/^ {2}--steps N +optimizer steps \(with --resume: the new total\) \(default 100\)$/m);
+  expect(metis("export", "-h")).toMatch(/^usage: metis export --run RUN_DIR --format gguf-lora\|peft\|merged-gguf --out PATH/);
+  const unknown = spawnSync(process.execPath, ["bin/metis.js", "export", "--zip"], { encoding: "utf8" });
+  expect(unknown.status).toBe(2);
+  expect(unknown.stderr).toMatch(/Unknown option '--zip'[\s\S]*usage: metis export/);
+});
 
 test("bin/metis.js makes a model, describes it and generates from it", () => {
   const model = join(dir, "tiny.gguf");
@@ -17,7 +27,7 @@ test("bin/metis.js makes a model, describes it and generates from it", () => {
   expect(out.completions).toHaveLength(2);
 });
 
-test("metis train says what it trains, counts steps with an ETA, resumes a finished run as finished, and scores code in the sandbox", () => {
+test("metis train says what it trains, counts steps with an ETA, resumes a finished run as finished; metis export writes its adapter in the three formats; metis eval --compare; code scored in the sandbox", () => {
   const runs = join(dir, "runs");
   const trained = spawnSync(process.execPath, ["bin/metis.js", "train", "--scheduler", "uniform", "--steps", "2", "--batch", "2", "--group", "2", "--max-tokens", "16", "--runs", runs], { encoding: "utf8" });
   expect(trained.status).toBe(0);
@@ -26,6 +36,26 @@ test("metis train says what it trains, counts steps with an ETA, resumes a finis
   expect(trained.stderr).toMatch(/step 2\/2 .* ETA 0 s/);
   const runDir = /Resume with: metis train --resume (\S+)/.exec(trained.stdout)![1]!;
   expect(metis("train", "--resume", runDir)).toContain("already finished after 2 steps");
+
+  // The run's adapter in each of the app's export formats, where --out says; the GGUF one is an adapter llama.cpp's reader takes.
+  const adapter = join(dir, "adapter.gguf");
+  const exported = spawnSync(process.execPath, ["bin/metis.js", "export", "--run", runDir, "--format", "gguf-lora", "--out", adapter], { encoding: "utf8" });
+  expect(exported.status).toBe(0);
+  expect(exported.stderr).toContain(`exporting ${runDir} as gguf-lora`);
+  expect(exported.stdout).toContain(`wrote ${adapter}`);
+  expect(JSON.parse(metis("info", adapter, "--json"))).toMatchObject({ kind: "adapter", architecture: "llama" });
+  expect(JSON.parse(metis("export", "--run", runDir, "--format", "peft", "--out", join(dir, "peft"), "--json"))).toMatchObject({ format: "peft", path: join(dir, "peft") });
+  expect(metis("export", "--run", runDir, "--format", "merged-gguf", "--out", join(dir, "merged.gguf"))).toContain(`wrote ${join(dir, "merged.gguf")}`);
+  expect(JSON.parse(metis("info", join(dir, "merged.gguf"), "--json"))).toMatchObject({ kind: "model", architecture: "llama" });
+  const unwritable = spawnSync(process.execPath, ["bin/metis.js", "export", "--run", runDir, "--format", "peft", "--out", join(dir, "absent", "peft")], { encoding: "utf8" });
+  expect(unwritable.status).toBe(1);
+  expect(unwritable.stderr).toContain(`the folder ${join(dir, "absent")} does not exist`);
+
+  // Base against that adapter on two held-out rows.
+  const dataset = join(dir, "two.jsonl");
+  writeFileSync(dataset, readFileSync("resources/datasets/synthetic-test.jsonl", "utf8").split("\n").filter((l) => l.includes('"family":"arithmetic"')).slice(0, 2).join("\n") + "\n");
+  const compared = JSON.parse(metis("eval", "--model", "resources/models/metis-tiny.gguf", "--dataset", dataset, "--lora", adapter, "--compare", "--samples", "2", "--max-tokens", "8", "--json")) as { rows: { family: string | null; items: number }[] };
+  expect(compared.rows.at(-1)).toMatchObject({ family: null, items: 2 });
   writeFileSync(join(dir, "add.py"), "def add(a, b):\n    return a + b\n");
   expect(metis("score", "--reward", "code", "--language", "python", "--entry-point", "add", "--answer", "assert add(2, 3) == 5", "--completion", join(dir, "add.py")).trim()).toBe("1");
 });

@@ -3,6 +3,7 @@ import { curriculaBench } from "./curricula-bench.js";
 import { learnBench } from "./learn-bench.js";
 import { rolloutBench } from "./rollout-bench.js";
 import { soakBench } from "./soak-bench.js";
+import { storeBench } from "./store-bench.js";
 import { trainOpBench } from "./train-op-bench.js";
 import { trainStepBench } from "./train-step-bench.js";
 
@@ -13,6 +14,7 @@ const BENCHES: Record<string, (argv: string[]) => Promise<string>> = {
   "train-op": trainOpBench,
   "train-step": trainStepBench,
   soak: soakBench,
+  store: storeBench,
 };
 
 const [name, ...rest] = process.argv.slice(2);

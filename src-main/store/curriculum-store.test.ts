@@ -171,6 +171,19 @@ describe("CurriculumStore", () => {
     expect(reopened.state).toEqual(state);
   });
 
+  it("a history cut shorter than the snapshot was taken at: a warning, and appends continue after its last complete line", async () => {
+    const dir = fresh();
+    const store = await CurriculumStore.create(dir, { snapshotEvery: 4 });
+    await run(store, 1, 4, new Rng(9));
+    const full = readFileSync(join(dir, "history.jsonl"));
+    truncateSync(join(dir, "history.jsonl"), full.length - 10);
+    const { warn, warnings } = quiet();
+    const reopened = await CurriculumStore.open(dir, { warn });
+    expect(warnings.join("\n")).toMatch(/fewer than the \d+ curriculum\.json was taken at; the steps after 4 are not in the state/);
+    await run(reopened, 5, 5, new Rng(10));
+    expect([...reopened.history()].map((r) => r.step)).toEqual([1, 2, 3, 5]);
+  });
+
   it("refuses a step recorded while another is uncommitted", async () => {
     const store = await CurriculumStore.create(fresh());
     store.recordPrediction("a", 1, 0.1);

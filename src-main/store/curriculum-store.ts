@@ -176,7 +176,9 @@ export class CurriculumStore {
     const size = existsSync(this.historyPath) ? statSync(this.historyPath).size : 0;
     if (size < this.bytes) {
       this.warn(`metis: ${this.historyPath}: holds ${size} bytes, fewer than the ${this.bytes} ${CURRICULUM_FILE} was taken at; the steps after ${this.snapshot.data.step} are not in the state`);
-      this.bytes = size;
+      // Appends continue after its last complete line.
+      this.bytes = 0;
+      for (const line of readLines(this.historyPath, 0)) if (line.complete) this.bytes = line.end;
       return;
     }
     for (const line of readLines(this.historyPath, this.bytes)) {

@@ -71,7 +71,7 @@ test("import GSM8K by drag and drop, run METIS on the built-in model, pause, swi
   await page.getByLabel("Dataset name").fill("GSM8K test");
   await page.getByRole("button", { name: "Import" }).click();
   await expect(page.getByRole("status")).toContainText("Imported GSM8K test: 100 rows");
-  await expect(page.getByRole("cell", { name: "GSM8K test" })).toBeVisible();
+  await expect(page.getByRole("cell", { name: "GSM8K test", exact: true })).toBeVisible();
   await shot(page, "3-datasets");
 
   // New run on the imported dataset with METIS.
@@ -117,6 +117,7 @@ test("import GSM8K by drag and drop, run METIS on the built-in model, pause, swi
   // The change is marked live (no reopening), labelled with both schedulers.
   expect((await plotOf(page, "Reward")).markers).toEqual(["metis → uniform"]);
   await page.getByRole("button", { name: "Stop" }).click();
+  await page.getByTestId("confirm").getByRole("button", { name: "Stop run" }).click(); // Stop asks first
   await expect(page.getByTestId("run-status")).toHaveText("stopped", { timeout: 60_000 });
   await shot(page, "7-stopped");
 
@@ -176,7 +177,8 @@ test("a uniform run keeps its scheduler through a learning-rate change, marked l
   await page.goto(server.url);
   await page.getByRole("button", { name: "New run", exact: true }).click();
   await page.getByLabel("Uniform — plain GRPO sampling").check();
-  await page.getByLabel("Steps").fill("6");
+  // Enough steps that the change below lands mid-run (a step of this size can take under 0.5 s).
+  await page.getByLabel("Steps").fill("20");
   await page.getByLabel("Prompts per step").fill("2");
   await page.getByLabel("Group size").fill("4");
   await page.getByLabel("Max tokens").fill("12");

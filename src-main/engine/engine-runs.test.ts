@@ -1,7 +1,7 @@
 // Issue 13, "runs you can tell apart" and "did it help": run names, the Runs table's facts, an
 // evaluation set held out of the training set (never trained on), deleting runs, models and
 // datasets (only the workbench's own copies), and the presets New run shows.
-import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -155,8 +155,18 @@ describe("deleting models and datasets", () => {
     expect(readFileSync(ds.source)).toEqual(original);
     const builtin = ((await engine.handle("datasets.list", {})) as { id: string; builtin: boolean }[]).find((d) => d.builtin)!;
     await expect(engine.handle("datasets.delete", { id: builtin.id })).rejects.toThrow(/is built in/);
-    // A copy the user's source happens to share a folder with is not "own": only user-data/datasets is.
-    copyFileSync(ds.source, tmp.path("elsewhere.jsonl"));
-    expect(existsSync(tmp.path("elsewhere.jsonl"))).toBe(true);
+  });
+
+  it("removes a browser upload's copy of the original with the dataset", async () => {
+    const bytes = readFileSync(root("src-main/testing/fixtures/gsm8k/test.jsonl"));
+    const { uploadId } = (await engine.handle("uploads.begin", { name: "gsm8k.jsonl", size: bytes.length })) as { uploadId: string };
+    await engine.handle("uploads.chunk", { uploadId, offset: 0, contentBase64: bytes.toString("base64") });
+    await engine.handle("uploads.finish", { uploadId });
+    const { source } = (await engine.handle("datasets.preview", { upload: uploadId })) as { source: string };
+    const ds = (await engine.handle("datasets.import", { source, name: "uploaded" })) as { id: string; path: string };
+    expect(existsSync(source)).toBe(true);
+    await engine.handle("datasets.delete", { id: ds.id });
+    expect(existsSync(source)).toBe(false);
+    expect(existsSync(ds.path)).toBe(false);
   });
 });

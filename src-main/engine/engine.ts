@@ -154,7 +154,11 @@ export class Engine {
         return this.db.data.datasets;
       case "datasets.delete": {
         const { id } = parseParams("datasets.delete", raw);
-        return this.deleteEntry("dataset", id, this.db.data.datasets, join(this.o.userData, "datasets"));
+        const entry = this.db.data.datasets.find((d) => d.id === id);
+        const result = await this.deleteEntry("dataset", id, this.db.data.datasets, join(this.o.userData, "datasets"));
+        // A browser's upload of the original is the workbench's copy too (a file chosen in place is not).
+        if (entry && inside(entry.source, join(this.o.userData, "uploads")) && !this.db.data.datasets.some((d) => d.source === entry.source)) rmSync(entry.source, { force: true });
+        return result;
       }
       case "datasets.preview": {
         const p = parseParams("datasets.preview", raw);

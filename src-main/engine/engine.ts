@@ -473,7 +473,7 @@ export class Engine {
   private async listRuns(): Promise<Record<string, unknown>[]> {
     const out: Record<string, unknown>[] = [];
     for (const r of this.db.data.runs) {
-      // run.json alone (RunStore.open also parses curriculum.json, which grows with the run).
+      // run.json alone (RunStore.open also replays the curriculum history).
       const record = await readFile(join(r.dir, "run.json"), "utf8").then((t) => JSON.parse(t) as Record<string, unknown>).catch(() => null);
       if (record) out.push({ ...record, ...this.describe(r.dir, record), live: this.live.get(r.id)?.running === true });
     }

@@ -28,6 +28,7 @@ import type { StepMetrics } from "../protocol/run-types.js";
 import { Rng, type RngState } from "../util/rng.js";
 import { mean, spearman, variance } from "../util/stats.js";
 import { resolveRftConfig, RftPatchSchema, type RftConfig, type RftConfigInput, type RftPatch } from "./rft-config.js";
+import { SamplesLog } from "./samples-file.js";
 
 export type { PromptCell, StepMetrics } from "../protocol/run-types.js";
 
@@ -63,6 +64,7 @@ export class RftRun {
   private adapterVersion = 0;
   private heldOutRows: TaskRow[] | null = null;
   private readonly embeddings = new Map<string, number[]>();
+  private samples: SamplesLog | null = null;
 
   private constructor(
     readonly store: RunStore,
@@ -286,7 +288,7 @@ export class RftRun {
     // Roll out; DAPO keeps only groups with signal, refilling from its reserve.
     let rolled = await this.rollOut(selection.chosen);
     let wasted = 0;
-    const allGroups: { row: TaskRow; rewards: (number | null)[] }[] = rolled.rows.map((row, i) => ({ row, rewards: rolled.rewards[i]! }));
+    const allGroups: { row: TaskRow; rewards: (number | null)[]; completions: Completion[] }[] = rolled.rows.map((row, i) => ({ row, rewards: rolled.rewards[i]!, completions: rolled.completions[i]! }));
     if (selection.filterZeroVariance) {
       const keep = (rw: (number | null)[]): boolean => variance(rw.filter((r): r is number => r !== null)) > 0;
       const kept = { rows: [] as TaskRow[], completions: [] as Completion[][], rewards: [] as (number | null)[][], tokens: rolled.tokens, ms: rolled.ms, rewardMs: rolled.rewardMs };
@@ -302,7 +304,7 @@ export class RftRun {
         reserve = reserve.slice(next.length);
         const more = await this.rollOut(next);
         kept.tokens += more.tokens; kept.ms += more.ms; kept.rewardMs += more.rewardMs;
-        more.rows.forEach((row, i) => allGroups.push({ row, rewards: more.rewards[i]! }));
+        more.rows.forEach((row, i) => allGroups.push({ row, rewards: more.rewards[i]!, completions: more.completions[i]! }));
         take(more);
       }
       rolled = kept;
@@ -407,11 +409,29 @@ export class RftRun {
         "train/judgmentTrainTokens": judgmentTrainTokens,
       },
     };
+    this.recordSamples(step, allGroups, rolled.rows, advantages, selection.judgments ?? []);
     this.store.run.data.step = step;
     this.store.appendMetrics(metrics);
     await this.store.curriculum.commitStep(step);
     await this.store.run.write();
     this.emit({ type: "step", runId: this.id, metrics });
+  }
+
+  /** Append the step's completions (rewards, advantages) and METIS judgments to samples.jsonl: what the heatmap's cells open. */
+  private recordSamples(step: number, groups: readonly { row: TaskRow; rewards: (number | null)[]; completions: Completion[] }[], trained: readonly TaskRow[], advantages: number[][], judgments: readonly Judgment[]): void {
+    const judgmentOf = new Map(judgments.map((j) => [j.id, j]));
+    this.samples ??= new SamplesLog(this.store.dir);
+    this.samples.append({
+      step,
+      prompts: groups.map((g) => {
+        const k = trained.indexOf(g.row), j = judgmentOf.get(g.row.id);
+        return {
+          id: g.row.id,
+          completions: g.completions.map((c, i) => ({ text: c.text, reward: g.rewards[i] ?? null, advantage: k < 0 ? null : advantages[k]![i]!, finishReason: c.finishReason })),
+          ...(j ? { judgment: { prompt: j.prompt, answers: j.completions.map((c) => ({ text: c.text, predicted: c.predicted })), predicted: j.predicted } } : {}),
+        };
+      }),
+    });
   }
 
   /** The held-out pass rate, every evalEvery steps (and at the first), on a fixed subset. */

@@ -28,7 +28,8 @@ import type { RunWorkerData } from "./run-worker.js";
 import { Uploads } from "./uploads.js";
 
 interface ModelEntry { id: string; name: string; path: string; builtin: boolean; addedAt: string }
-interface DatasetEntry { id: string; name: string; source: string; path: string; preset: string; rows: number; builtin: boolean; addedAt: string }
+/** `fileName`: the file imported, as the user named it (an upload's own name, not the workbench's copy). */
+interface DatasetEntry { id: string; name: string; source: string; fileName?: string; path: string; preset: string; rows: number; builtin: boolean; addedAt: string }
 interface AppDoc { models: ModelEntry[]; datasets: DatasetEntry[]; runs: { id: string; dir: string }[] }
 
 export interface EngineOptions {
@@ -45,6 +46,8 @@ export class Engine {
   private readonly live = new Map<string, LiveRun>();
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly uploads: Uploads;
+  /** Uploaded files' own names, by the path of the workbench's copy (previews and the import name the copy). */
+  private readonly uploadNames = new Map<string, string>();
   private readonly files: FileAccess;
   /**
    * Changes relayed to a run but not yet applied (no run.patch event back). A paused run's thread
@@ -167,6 +170,7 @@ export class Engine {
         const answersUpload = p.answers?.upload ? this.uploads.take(p.answers.upload) : null;
         // Later previews of an upload (another mapping) name it by this source path, under user-data.
         const source = upload ? upload.path : this.files.check(p.path!);
+        if (upload) this.uploadNames.set(upload.path, upload.name);
         const answers = answersUpload ? answersUpload.path : p.answers?.path ? this.files.check(p.answers.path) : null;
         const names = new Map([[source, upload?.name ?? source], ...(answers ? [[answers, answersUpload?.name ?? answers] as const] : [])]);
         const forget = (): void => {
@@ -201,7 +205,9 @@ export class Engine {
         // The user's file is never modified: a normalised copy is what runs read.
         const path = join(this.o.userData, "datasets", `${id}.jsonl`);
         writeFileSync(path, r.rows.map((row) => JSON.stringify(row)).join("\n") + "\n");
-        const entry: DatasetEntry = { id, name: p.name, source, path, preset: r.preset, rows: r.rows.length, builtin: false, addedAt: new Date().toISOString() };
+        // An upload's copy is "<upload id>-<name made safe>": its own name, when this engine saw it, reads better.
+        const fileName = this.uploadNames.get(source) ?? basename(source).replace(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-/, "");
+        const entry: DatasetEntry = { id, name: p.name, source, fileName, path, preset: r.preset, rows: r.rows.length, builtin: false, addedAt: new Date().toISOString() };
         this.db.data.datasets.push(entry);
         await this.db.write();
         return { ...entry, errors: r.errors.length };

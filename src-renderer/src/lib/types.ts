@@ -15,6 +15,8 @@ export interface DatasetRow {
   id: string;
   name: string;
   source: string;
+  /** The file imported, as the user named it (absent for entries made before it was kept). */
+  fileName?: string;
   path: string;
   preset: string;
   rows: number;

@@ -35,6 +35,8 @@ export default defineConfig({
           cli: resolve("src-main/cli/index.ts"),
           // Each live run's thread (engine/live-run.ts finds it beside the entries).
           "run-worker": resolve("src-main/engine/run-worker.ts"),
+          // Evaluation jobs' threads (engine/jobs.ts): base against adapter, "try it".
+          "job-worker": resolve("src-main/engine/job-worker.ts"),
         },
       },
     },

@@ -2,7 +2,7 @@
 // command handlers of the protocol, and the live runs whose events it forwards. Plain Node.
 // Each live run trains in its own thread (live-run.ts), so commands are answered while it trains.
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import { Low } from "lowdb";
@@ -20,6 +20,10 @@ import type { RftEvent } from "../rft/rft-run.js";
 import { RunStore } from "../store/run-store.js";
 import { splitHoldout, writeHoldoutSplit } from "./eval-split.js";
 import { exportRun } from "./export-run.js";
+import { Job } from "./jobs.js";
+import { NoEvalSetError, readRunComparison } from "./run-comparison.js";
+import { SamplesReader } from "../rft/samples-file.js";
+import type { CompareProgress, RunComparison, TryResult } from "../protocol/insight.js";
 import { FileAccess, quoteFree } from "./file-access.js";
 import { LiveRun } from "./live-run.js";
 import { readRunMeta, writeRunMeta, type EvalChoiceRecord, type RunMeta } from "./run-meta.js";
@@ -56,6 +60,15 @@ export class Engine {
   private readonly unapplied = new Map<string, RftPatch>();
   /** Each run's summary for the Runs table, read incrementally from its metrics file. */
   private readonly summaries = new RunSummaries();
+  /** Each run's step samples (samples.jsonl), indexed as they are read. */
+  private readonly samples = new SamplesReader();
+  /** Base-against-adapter comparisons under way, by run, with how far each has come. */
+  private readonly comparing = new Map<string, { job: Job<RunComparison>; progress: CompareProgress | null }>();
+  /** Why a run's last comparison failed (until the next one starts). */
+  private readonly compareErrors = new Map<string, string>();
+  /** Job threads alive (comparisons and tries), ended on close. */
+  private readonly jobs = new Set<Job<unknown>>();
+  private closing = false;
   /** Run starts, one at a time (a failed start finds and deletes the directory it made). */
   private starting: Promise<unknown> = Promise.resolve();
 
@@ -108,6 +121,10 @@ export class Engine {
       : e.type === "status" ? { type: "run.status", runId: e.runId, status: e.status, step: e.step, ...(e.error ? { error: e.error } : {}) }
       : e.type === "checkpoint" ? { type: "run.checkpoint", runId: e.runId, step: e.step, dir: e.dir }
       : { type: "run.patch", runId: e.runId, step: e.step, patch: e.patch as Record<string, unknown> };
+    this.broadcast(event);
+  }
+
+  private broadcast(event: EngineEvent): void {
     for (const l of this.listeners) l(event);
   }
 
@@ -249,6 +266,7 @@ export class Engine {
         const live = this.live.get(runId);
         if (live?.running) throw new Error(`run ${runId} is running: pause or stop it (and let it end) before deleting it`);
         await live?.done; // a paused run's thread finishes exiting before its files go
+        await this.comparing.get(runId)?.job.close(); // so does a comparison measuring it
         const meta = readRunMeta(dir);
         // Only what the workbench made: the run's folder under runs/, its split under splits/.
         if (inside(dir, join(this.o.userData, "runs"))) rmSync(dir, { recursive: true, force: true });
@@ -256,6 +274,7 @@ export class Engine {
         this.db.data.runs = this.db.data.runs.filter((r) => r.id !== runId);
         this.unapplied.delete(runId);
         this.summaries.forget(dir);
+        this.samples.forget(dir);
         await this.db.write();
         return { ok: true };
       }
@@ -308,6 +327,30 @@ export class Engine {
           metrics: store.readMetrics(),
           prompts: rows.map((r) => ({ id: r.id, prompt: r.prompt, family: r.family ?? null, difficulty: r.difficulty ?? null })),
         };
+      }
+      case "runs.samples": {
+        const p = parseParams("runs.samples", raw);
+        const record = this.samples.read(this.runDir(p.runId), p.step);
+        const prompts = record?.prompts.filter((x) => p.promptId === undefined || x.id === p.promptId) ?? [];
+        return { step: p.step, recorded: record !== null, prompts } satisfies CommandResult<"runs.samples">;
+      }
+      case "runs.compare": {
+        const { runId } = parseParams("runs.compare", raw);
+        return { started: this.compare(runId) };
+      }
+      case "runs.comparison": {
+        const { runId } = parseParams("runs.comparison", raw);
+        const under = this.comparing.get(runId);
+        return {
+          comparison: readRunComparison(this.runDir(runId)),
+          running: under ? (under.progress ?? { phase: "adapter", done: 0, total: 0 }) : null,
+          error: this.compareErrors.get(runId) ?? null,
+        } satisfies CommandResult<"runs.comparison">;
+      }
+      case "runs.try": {
+        const p = parseParams("runs.try", raw);
+        const job = this.track(new Job<TryResult>({ kind: "try", runDir: this.runDir(p.runId), prompt: p.prompt, ...(p.seed !== undefined ? { seed: p.seed } : {}) }));
+        return await job.result;
       }
       case "runs.export": {
         const p = parseParams("runs.export", raw);
@@ -449,8 +492,9 @@ export class Engine {
     this.starting = started.catch(() => undefined);
     return started.then((run) => {
       this.live.set(run.id, run);
-      void run.done.then(() => {
+      void run.done.then((final) => {
         if (this.live.get(run.id) === run) this.live.delete(run.id);
+        if (final.status === "finished") this.compareFinished(run.id, run.dir);
       });
       return run;
     });
@@ -486,6 +530,55 @@ export class Engine {
     return out.reverse();
   }
 
+  /** Start measuring the base model against the run's newest adapter in a job thread; false when one is already under way. */
+  private compare(runId: string): boolean {
+    const dir = this.runDir(runId);
+    if (this.comparing.has(runId) || this.closing) return false;
+    const record = JSON.parse(readFileSync(join(dir, "run.json"), "utf8")) as { config: { evalDataset?: string } };
+    if (!record.config.evalDataset) throw new NoEvalSetError(dir);
+    const entry: { job: Job<RunComparison>; progress: CompareProgress | null } = {
+      job: this.track(new Job<RunComparison>({ kind: "compare", runDir: dir }, (progress) => {
+        entry.progress = progress;
+        this.broadcast({ type: "run.compare", runId, state: "running", progress });
+      })),
+      progress: null,
+    };
+    this.comparing.set(runId, entry);
+    this.compareErrors.delete(runId);
+    this.broadcast({ type: "run.compare", runId, state: "running", progress: null });
+    entry.job.result.then(
+      () => {
+        this.comparing.delete(runId);
+        this.broadcast({ type: "run.compare", runId, state: "done", progress: null });
+      },
+      (e: Error) => {
+        this.comparing.delete(runId);
+        if (this.closing) return;
+        this.compareErrors.set(runId, e.message);
+        this.broadcast({ type: "run.compare", runId, state: "failed", progress: null, error: e.message });
+      },
+    );
+    return true;
+  }
+
+  /** At the end of a run with an evaluation set: compare, unless its final adapter was already measured (a finished run resumed). */
+  private compareFinished(runId: string, dir: string): void {
+    try {
+      const record = JSON.parse(readFileSync(join(dir, "run.json"), "utf8")) as { step: number; config: { evalDataset?: string } };
+      if (!record.config.evalDataset || (readRunComparison(dir)?.step ?? -1) >= record.step) return;
+      this.compare(runId);
+    } catch (e) {
+      this.compareErrors.set(runId, (e as Error).message);
+    }
+  }
+
+  /** Keep a job thread on the list closed with the engine. */
+  private track<T>(job: Job<T>): Job<T> {
+    this.jobs.add(job as Job<unknown>);
+    void job.result.finally(() => this.jobs.delete(job as Job<unknown>)).catch(() => undefined);
+    return job;
+  }
+
   /** The runs whose threads are alive (tests and the soak benchmark check that ended runs leave). */
   liveRunIds(): string[] {
     return [...this.live.keys()];
@@ -493,9 +586,11 @@ export class Engine {
 
   /** Pause every live run (checkpoints written), wait for their threads to end, and delete unfinished uploads. */
   async close(): Promise<void> {
+    this.closing = true;
     await this.starting;
     await Promise.all([...this.live.values()].map((l) => l.close()));
     this.live.clear();
+    await Promise.all([...this.jobs].map((j) => j.close()));
     await this.uploads.close();
   }
 }

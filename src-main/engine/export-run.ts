@@ -20,8 +20,8 @@ function checkpointPairs(checkpoint: string, weights: ReturnType<typeof loadLlam
   });
 }
 
-/** Write the export of the newest checkpoint that reads back whole to `to` (by default next to the run, in exports/) and return its path. */
-export async function exportRun(runDir: string, format: "gguf-lora" | "peft" | "merged-gguf", to?: string): Promise<string> {
+/** The LoRA pairs of the newest checkpoint that reads back whole (a damaged one falls back to the previous), with the run's model and LoRA settings. */
+async function newestPairs(runDir: string): Promise<{ checkpoint: string; pairs: LoraPair[]; weights: ReturnType<typeof loadLlamaWeights>; lora: LoraConfig; model: string }> {
   const store = await RunStore.open(runDir);
   const candidates = store.checkpointCandidates();
   if (candidates.length === 0) throw new Error(`${runDir}: no checkpoint to export yet`);
@@ -30,17 +30,26 @@ export async function exportRun(runDir: string, format: "gguf-lora" | "peft" | "
   const lora = { rank: c.loraRank, alpha: c.loraAlpha, targets: c.loraTargets };
   // A damaged newest checkpoint must not block (or poison) the export: fall back to the previous one.
   const failures: string[] = [];
-  let found: { checkpoint: string; pairs: LoraPair[] } | null = null;
   for (const dir of candidates) {
     try {
-      found = { checkpoint: dir, pairs: checkpointPairs(dir, weights, lora) };
-      break;
+      return { checkpoint: dir, pairs: checkpointPairs(dir, weights, lora), weights, lora, model: c.model };
     } catch (e) {
       failures.push((e as Error).message);
     }
   }
-  if (!found) throw new Error(`${runDir}: no checkpoint could be read for export:\n${failures.join("\n")}`);
-  const { checkpoint, pairs } = found;
+  throw new Error(`${runDir}: no checkpoint could be read for export:\n${failures.join("\n")}`);
+}
+
+/** Write the adapter of the newest readable checkpoint to `to` (llama.cpp GGUF); returns the loop step it was saved after. */
+export async function writeLatestAdapter(runDir: string, to: string): Promise<{ step: number }> {
+  const { checkpoint, pairs, weights, lora } = await newestPairs(runDir);
+  exportLoraGguf(to, weights.config, lora, pairs);
+  return { step: Number(/step-(\d+)/.exec(basename(checkpoint))![1]) };
+}
+
+/** Write the export of the newest checkpoint that reads back whole to `to` (by default next to the run, in exports/) and return its path. */
+export async function exportRun(runDir: string, format: "gguf-lora" | "peft" | "merged-gguf", to?: string): Promise<string> {
+  const { checkpoint, pairs, weights, lora, model } = await newestPairs(runDir);
   const out = join(runDir, "exports");
   if (to === undefined) mkdirSync(out, { recursive: true });
   const step = basename(checkpoint).replace(/\.old$/, "");
@@ -51,7 +60,7 @@ export async function exportRun(runDir: string, format: "gguf-lora" | "peft" | "
   }
   if (format === "peft") {
     const path = to ?? join(out, `peft-${step}`);
-    exportPeft(path, weights.config, lora, pairs, basename(c.model));
+    exportPeft(path, weights.config, lora, pairs, basename(model));
     return path;
   }
   const path = to ?? join(out, `merged-${step}.gguf`);

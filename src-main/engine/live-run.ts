@@ -18,23 +18,24 @@ export class RunThreadError extends Error {
 }
 
 /**
- * How to start the run thread. Built (out/main): run-worker.js beside the entry files, this code
- * being in an entry or in chunks/. From source (tests, tsx): the .ts file, loaded through tsx,
- * which a worker thread does not inherit from its parent.
+ * How to start a thread of the engine's (`name`: run-worker, or job-worker for jobs.ts). Built
+ * (out/main): NAME.js beside the entry files, this code being in an entry or in chunks/. From
+ * source (tests, tsx): the .ts file, loaded through tsx, which a worker thread does not inherit
+ * from its parent.
  */
-function workerSpec(): { file: string | URL; eval: boolean; data: Record<string, string> } {
-  const source = new URL("./run-worker.ts", import.meta.url);
+export function workerSpec(name: "run-worker" | "job-worker" = "run-worker"): { file: string | URL; eval: boolean; data: Record<string, string> } {
+  const source = new URL(`./${name}.ts`, import.meta.url);
   if (existsSync(fileURLToPath(source))) {
     // tsx's ESM build of its API (require.resolve finds the CommonJS one, which cannot load its hooks from here).
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
     const boot = `const { workerData } = require("node:worker_threads"); import(workerData.tsx).then((m) => { m.register(); return import(workerData.entry); }).catch((e) => { setImmediate(() => { throw e; }); });`;
     return { file: boot, eval: true, data: { tsx, entry: source.href } };
   }
-  for (const rel of ["./run-worker.js", "../run-worker.js"]) {
+  for (const rel of [`./${name}.js`, `../${name}.js`]) {
     const built = new URL(rel, import.meta.url);
     if (existsSync(fileURLToPath(built))) return { file: built, eval: false, data: {} };
   }
-  throw new RunThreadError(`run-worker.js is missing beside ${fileURLToPath(import.meta.url)}: rebuild (npm run build)`);
+  throw new RunThreadError(`${name}.js is missing beside ${fileURLToPath(import.meta.url)}: rebuild (npm run build)`);
 }
 
 /** A run in its own thread. */

@@ -2,6 +2,7 @@
 // or the headless server's WebSocket). Commands are request/response; events flow to the UI.
 // Every message is a zod schema, validated where it enters. No Node or DOM imports here.
 import { z } from "zod";
+import { CompareProgressSchema, ComparisonStateSchema, StepSamplesResultSchema, TryResultSchema } from "./insight.js";
 
 const RunId = z.string().min(1).max(200);
 const UploadId = z.string().regex(/^[0-9a-f-]{36}$/, "an upload id from uploads.begin");
@@ -79,6 +80,15 @@ export const Commands = {
   "runs.stop": { params: z.object({ runId: RunId }).strict(), result: z.object({ ok: z.literal(true) }) },
   "runs.patch": { params: z.object({ runId: RunId, patch: z.record(z.string(), z.unknown()) }).strict(), result: z.object({ ok: z.literal(true) }) },
   "runs.metrics": { params: z.object({ runId: RunId }).strict(), result: z.object({ run: z.record(z.string(), z.unknown()), metrics: z.array(z.record(z.string(), z.unknown())), prompts: z.array(z.object({ id: z.string(), prompt: z.string(), family: z.string().nullable(), difficulty: z.number().nullable() })) }) },
+  // A step's completions with rewards and advantages (and METIS judgments), for one prompt or all rolled out.
+  "runs.samples": { params: z.object({ runId: RunId, step: z.number().int().min(1), promptId: z.string().min(1).max(1000).optional() }).strict(), result: StepSamplesResultSchema },
+  // Base model against the run's newest adapter on its evaluation set, in a thread; progress and the end come as run.compare events.
+  // `started` is false when one is already under way. A run that finishes with an evaluation set starts one by itself.
+  "runs.compare": { params: z.object({ runId: RunId }).strict(), result: z.object({ started: z.boolean() }) },
+  /** The stored comparison (compare.json), the one under way, and why the last one failed. */
+  "runs.comparison": { params: z.object({ runId: RunId }).strict(), result: ComparisonStateSchema },
+  /** One prompt through the base model and the run's newest adapter: same seed, the run's temperature and length. */
+  "runs.try": { params: z.object({ runId: RunId, prompt: z.string().min(1).max(20_000), seed: z.number().int().min(0).max(0xffffffff).optional() }).strict(), result: TryResultSchema },
   "runs.export": { params: z.object({ runId: RunId, format: z.enum(["gguf-lora", "peft", "merged-gguf"]) }).strict(), result: z.object({ path: z.string() }) },
 } as const;
 
@@ -97,6 +107,7 @@ export const EventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("run.status"), runId: RunId, status: z.string(), step: z.number(), error: z.string().optional() }),
   z.object({ type: z.literal("run.checkpoint"), runId: RunId, step: z.number(), dir: z.string() }),
   z.object({ type: z.literal("run.patch"), runId: RunId, step: z.number(), patch: z.record(z.string(), z.unknown()) }),
+  z.object({ type: z.literal("run.compare"), runId: RunId, state: z.enum(["running", "done", "failed"]), progress: CompareProgressSchema.nullable(), error: z.string().optional() }),
 ]);
 export type EngineEvent = z.infer<typeof EventSchema>;
 

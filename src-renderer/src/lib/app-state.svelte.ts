@@ -1,5 +1,6 @@
 // Application state: one class, fed by engine responses and events through one subscriber.
 import type { EngineEvent } from "../../../src-main/protocol/protocol";
+import type { ComparisonState } from "../../../src-main/protocol/insight";
 import { addStep } from "../../../src-main/protocol/run-progress";
 import type { Api } from "./api";
 import { HeatmapGrid } from "./heatmap-grid";
@@ -23,8 +24,21 @@ export class LiveRun {
   /** Bumped when the grid changes (the grid itself is not reactive: it is large). */
   version = $state(0);
   grid: HeatmapGrid = new HeatmapGrid([]);
+  /** Base against adapter on the evaluation set: stored, under way, or failed (null until loaded). */
+  comparison = $state.raw<ComparisonState | null>(null);
 
   constructor(readonly runId: string) {}
+
+  /** Read the stored comparison and whether one is under way. */
+  async loadComparison(api: Api): Promise<void> {
+    this.comparison = await api.call("runs.comparison", { runId: this.runId });
+  }
+
+  /** A run.compare event: progress shown at once; at the end, the stored result is read. */
+  onCompare(e: Extract<EngineEvent, { type: "run.compare" }>, api: Api): void {
+    if (e.state === "running") this.comparison = { comparison: this.comparison?.comparison ?? null, running: e.progress ?? { phase: "adapter", done: 0, total: 0 }, error: null };
+    else void this.loadComparison(api);
+  }
 
   /** Load history from the engine. */
   async load(api: Api): Promise<void> {
@@ -38,6 +52,7 @@ export class LiveRun {
     this.metrics = metrics;
     this.lastStepAt = Date.now();
     this.version++;
+    await this.loadComparison(api);
   }
 
   /** One streamed step. */
@@ -162,6 +177,8 @@ export class AppState {
       void this.refreshRuns();
     }
     // The change joins the history (a marker is drawn) and the config (the controls show it).
+    if (e.type === "run.compare" && live?.runId === e.runId && this.api) live.onCompare(e, this.api);
+    if (e.type === "run.checkpoint" && live?.runId === e.runId && live.run) live.run = { ...live.run, lastCheckpoint: e.dir };
     if (e.type === "run.patch" && live?.runId === e.runId && live.run) live.run = { ...live.run, config: { ...live.run.config, ...e.patch }, history: [...live.run.history, { step: e.step, patch: e.patch }] };
   }
 

@@ -36,6 +36,8 @@ export interface RunRecord {
   config: Record<string, unknown> & { steps: number; scheduler: string; model: string; dataset: string; evalItems?: number; evalSamples?: number };
   history: { step: number; patch: Record<string, unknown> }[];
   error: string | null;
+  /** The newest checkpoint's directory (what "try it" and the comparison use), null before the first. */
+  lastCheckpoint?: string | null;
   live?: boolean;
   /** The user's name for the run (a default like "metis · metis-tiny · 11-26 14:02"). */
   name: string;

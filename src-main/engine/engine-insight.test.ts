@@ -120,6 +120,20 @@ describe("a METIS run with a held-out evaluation set", () => {
     expect(tried.base.tokens).toBeGreaterThan(0);
     await until(() => compareEvents(runId).slice(before).some((e) => e.state === "done"));
   }, 180_000);
+
+  it("a comparison under way is cancelled when the engine closes: its thread ends without a failure reported, the stored result stays", async () => {
+    const stored = readFileSync(join(runDir, COMPARE_FILE), "utf8");
+    const other = await Engine.open({ userData: tmp.path("user"), resources: root("resources"), host: "test", version: "0.0.0" });
+    const seen: EngineEvent[] = [];
+    other.onEvent((e) => seen.push(e));
+    expect(await other.handle("runs.compare", { runId })).toEqual({ started: true });
+    await until(() => seen.some((e) => e.type === "run.compare" && e.progress !== null && e.progress.done > 0));
+    const t0 = Date.now();
+    await other.close();
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(seen.filter((e) => e.type === "run.compare").map((e) => (e as { state: string }).state)).not.toContain("failed");
+    expect(readFileSync(join(runDir, COMPARE_FILE), "utf8")).toBe(stored);
+  }, 120_000);
 });
 
 describe("without an evaluation set", () => {

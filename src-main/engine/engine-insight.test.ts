@@ -148,6 +148,23 @@ describe("without an evaluation set", () => {
   }, 120_000);
 });
 
+describe("an engine opened with compareAtEnd false", () => {
+  it("does not compare by itself when a run with an evaluation set finishes; on demand it still does", async () => {
+    const quiet = await Engine.open({ userData: tmp.path("quiet"), resources: root("resources"), host: "test", version: "0.0.0", compareAtEnd: false });
+    const seen: EngineEvent[] = [];
+    quiet.onEvent((e) => seen.push(e));
+    try {
+      const { runId } = (await quiet.handle("runs.start", { config: { scheduler: "uniform", steps: 1, batchSize: 2, groupSize: 2, maxTokens: 8, evalItems: 2, evalSamples: 1 }, eval: { kind: "holdout", percent: 1 } })) as { runId: string };
+      await until(() => seen.find((e) => e.type === "run.status" && e.runId === runId && e.status === "finished"));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(seen.filter((e) => e.type === "run.compare")).toEqual([]);
+      expect(await quiet.handle("runs.compare", { runId })).toEqual({ started: true });
+    } finally {
+      await quiet.close();
+    }
+  }, 120_000);
+});
+
 describe("try it", () => {
   it("samples base and adapter with one seed: identical under a zero adapter, different under one that changes the model", async () => {
     const model = writeTinyModel(tmp.path("tiny.gguf"), { arch: "llama" });

@@ -23,6 +23,8 @@ interface CurvePoint {
   rollouts: number;
   /** Completion tokens generated, METIS judgment tokens (prompt and completion) included. */
   tokens: number;
+  /** Held-out pass rate per task family. */
+  byFamily: Record<string, number>;
 }
 
 const sd = (xs: number[]): number => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
@@ -45,6 +47,7 @@ export async function curriculaBench(argv: string[]): Promise<string> {
       "eval-items": { type: "string", default: "193" },
       "eval-samples": { type: "string", default: "4" },
       target: { type: "string" },
+      model: { type: "string", default: "resources/models/metis-tiny.gguf" },
     },
   });
   const steps = Number(values.steps);
@@ -68,7 +71,7 @@ export async function curriculaBench(argv: string[]): Promise<string> {
         const curve: CurvePoint[] = [];
         let seconds = 0, rollouts = 0, tokens = 0;
         const run = await RftRun.create(dir, withPreset(preset, {
-          model: "resources/models/metis-tiny.gguf", dataset: "resources/datasets/synthetic-train.jsonl", evalDataset: "resources/datasets/synthetic-test.jsonl",
+          model: values.model, dataset: "resources/datasets/synthetic-train.jsonl", evalDataset: "resources/datasets/synthetic-test.jsonl",
           scheduler: scheduler as never, steps, batchSize: 8, groupSize: 8, maxTokens: 96, evalEvery, evalItems: Number(values["eval-items"]), evalSamples: Number(values["eval-samples"]), seed, checkpointEvery: 100_000,
         }), (e) => {
           if (e.type !== "step") return;
@@ -80,7 +83,8 @@ export async function curriculaBench(argv: string[]): Promise<string> {
           rollouts += m.cells.length * 8; // every group rolled out, DAPO's dropped ones included
           tokens += m.rolloutTokens + (m.info["metis/judgmentTokens"] ?? 0);
           if (m.heldOutPassRate !== null) {
-            curve.push({ step: m.step, passRate: m.heldOutPassRate, seconds: r3(seconds), rollouts, tokens });
+            const byFamily = Object.fromEntries(Object.entries(m.info).filter(([k]) => k.startsWith("heldOut/")).map(([k, v]) => [k.slice("heldOut/".length), r3(v)]));
+            curve.push({ step: m.step, passRate: m.heldOutPassRate, seconds: r3(seconds), rollouts, tokens, byFamily });
             console.log(`${entry} seed ${seed} step ${m.step} held-out ${(m.heldOutPassRate * 100).toFixed(1)}% after ${seconds.toFixed(0)} s`);
           }
         });
@@ -97,8 +101,15 @@ export async function curriculaBench(argv: string[]): Promise<string> {
       const hits = seeds.map((s) => reach(curves[entry]![s]!, target));
       const reached = hits.filter((h): h is CurvePoint => h !== null);
       const stat = (f: (p: CurvePoint) => number) => (reached.length ? { mean: r3(mean(reached.map(f))), sd: r3(sd(reached.map(f))) } : null);
+      // Held-out by family at the first and the last evaluation, mean over seeds.
+      const familyMeans = (pick: (c: CurvePoint[]) => CurvePoint): Record<string, number> => {
+        const families = Object.keys(pick(curves[entry]![seeds[0]!]!).byFamily);
+        return Object.fromEntries(families.map((f) => [f, r3(mean(seeds.map((s) => pick(curves[entry]![s]!).byFamily[f] ?? Number.NaN)))]));
+      };
       return {
         scheduler: entry,
+        byFamilyFirst: familyMeans((c) => c[0]!),
+        byFamilyFinal: familyMeans((c) => c.at(-1)!),
         finalPassRate: { mean: r3(mean(finalOf(entry))), sd: r3(sd(finalOf(entry))) },
         seedsReachingTarget: reached.length,
         toTarget: { steps: stat((p) => p.step), seconds: stat((p) => p.seconds), rollouts: stat((p) => p.rollouts), tokens: stat((p) => p.tokens) },
@@ -125,7 +136,7 @@ export async function curriculaBench(argv: string[]): Promise<string> {
     for (const row of summary) console.log(JSON.stringify(row));
     for (const row of metisVsUniform) console.log(JSON.stringify(row));
 
-    const path = writeResult("curricula", { model: "metis-tiny", dataset: "synthetic-train", batch: 8, group: 8, maxTokens: 96, steps, seeds, evalEvery, evalItems: Number(values["eval-items"]), evalSamples: Number(values["eval-samples"]), target: r3(target), summary, metisVsUniform, curves });
+    const path = writeResult("curricula", { model: values.model, dataset: "synthetic-train", batch: 8, group: 8, maxTokens: 96, steps, seeds, evalEvery, evalItems: Number(values["eval-items"]), evalSamples: Number(values["eval-samples"]), target: r3(target), summary, metisVsUniform, curves });
     const xs = curves[entries[0]!]![seeds[0]!]!.map((p) => p.step);
     const plots = writePlot(path.replace(/\.json$/, ""), {
       title: `Held-out pass rate, built-in model (${seeds.length} seeds: mean and min–max)`,

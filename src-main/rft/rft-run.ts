@@ -407,6 +407,7 @@ export class RftRun {
         ...Object.fromEntries(Object.entries(timing).map(([k, v]) => [`time/${k}Ms`, Math.round(v)])),
         "train/trainTokens": sequences.reduce((n, q) => n + q.tokens.length, 0),
         "train/judgmentTrainTokens": judgmentTrainTokens,
+        ...heldOut?.byFamily,
       },
     };
     this.recordSamples(step, allGroups, rolled.rows, advantages, selection.judgments ?? []);
@@ -435,11 +436,14 @@ export class RftRun {
   }
 
   /** The held-out pass rate, every evalEvery steps (and at the first), on a fixed subset. */
-  private async maybeEvaluate(step: number): Promise<{ passRate: number; meanReward: number } | null> {
+  private async maybeEvaluate(step: number): Promise<{ passRate: number; meanReward: number; byFamily: Record<string, number> } | null> {
     if (!this.config.evalDataset || (step !== 1 && step % this.config.evalEvery !== 0)) return null;
     this.heldOutRows ??= readTaskRows(this.config.evalDataset).slice(0, this.config.evalItems);
     const report = await evaluateRows(this.engine, this.heldOutRows, this.config.evalSamples, { temperature: this.config.temperature, maxTokens: this.config.maxTokens, seed: step });
-    return { passRate: report.overall.passRate, meanReward: report.overall.meanReward };
+    // Per family too, so a curriculum that trades one family for another is seen doing it.
+    const families = [...new Set(report.items.map((i) => i.family))].sort();
+    const byFamily = Object.fromEntries(families.map((f) => [`heldOut/${f}`, mean(report.items.filter((i) => i.family === f).map((i) => i.passRate))]));
+    return { passRate: report.overall.passRate, meanReward: report.overall.meanReward, byFamily };
   }
 
   /** Free the engine and sessions. Safe to call more than once. */

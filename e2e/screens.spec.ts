@@ -98,7 +98,7 @@ test("every screen at both sizes; charts' new series, smoothing, METIS against p
   await startRun(page, /METIS — the policy/, 6, 64);
   await shots(page, "new-run");
   await page.getByRole("button", { name: "Start run" }).click();
-  await expect(page.getByTestId("run-name")).toContainText("metis ·");
+  await expect(page.getByTestId("run-name")).toContainText("metis ·", { timeout: 60_000 });
   await expect(page.getByTestId("run-step")).toHaveText("step 6 / 6", { timeout: 300_000 });
   await expect(page.getByTestId("run-status")).toHaveText("finished", { timeout: 60_000 });
 
@@ -137,7 +137,7 @@ test("every screen at both sizes; charts' new series, smoothing, METIS against p
   // A uniform run to compare with; Runs and the comparison.
   await startRun(page, /Uniform — plain GRPO/, 4);
   await page.getByRole("button", { name: "Start run" }).click();
-  await expect(page.getByTestId("run-name")).toContainText("uniform ·"); // the new run's screen, not the last one's
+  await expect(page.getByTestId("run-name")).toContainText("uniform ·", { timeout: 60_000 }); // the new run's screen, not the last one's
   await expect(page.getByTestId("run-step")).toHaveText("step 4 / 4", { timeout: 120_000 });
   await expect(page.getByTestId("run-status")).toHaveText("finished", { timeout: 60_000 });
   await shots(page, "run-uniform");

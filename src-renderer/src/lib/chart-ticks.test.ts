@@ -6,6 +6,8 @@ describe("tick labels", () => {
     expect(formatTicks([0, 0.2, 0.4, 0.6000000000000001])).toEqual(["0", "0.2", "0.4", "0.6"]);
     expect(formatTicks([0, 0.05, 0.1, 0.15])).toEqual(["0", "0.05", "0.1", "0.15"]);
     expect(formatTicks([10, 20, 30])).toEqual(["10", "20", "30"]);
+    expect(formatTicks([0.075, 0.1, 0.125, 0.15])).toEqual(["0.075", "0.1", "0.125", "0.15"]);
+    expect(formatTicks([2.5, 5, 7.5])).toEqual(["2.5", "5", "7.5"]);
   });
 
   it("write small values with an exponent", () => {

@@ -23,8 +23,16 @@ export function formatTick(v: number, incr: number): string {
     const mantissa = +(v / 10 ** exp).toFixed(digits);
     return mantissa === 10 || mantissa === -10 ? `${Math.sign(v)}e${exp + 1}` : `${mantissa}e${exp}`;
   }
-  const decimals = Math.max(0, Math.min(6, -Math.floor(Math.log10(scale) + 1e-9)));
-  return String(+v.toFixed(decimals));
+  return String(+v.toFixed(decimalsOf(scale)));
+}
+
+/** The decimals that write `incr` exactly (0.025 → 3, 0.2 → 1, 5 → 0), at most 6. */
+function decimalsOf(incr: number): number {
+  for (let d = 0; d < 6; d++) {
+    const scaled = incr * 10 ** d;
+    if (Math.abs(scaled - Math.round(scaled)) < 1e-6 * Math.max(1, scaled)) return d;
+  }
+  return 6;
 }
 
 /** Labels for uPlot's ticks (`splits`), spaced as they are. */

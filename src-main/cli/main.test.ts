@@ -56,6 +56,17 @@ describe("metis CLI", () => {
     expect(again.completions).toEqual(output.completions);
   });
 
+  it("make-model --preset takes a real model's shape, vocabulary size and chat template; options given win", async () => {
+    const model = tmp.path("preset.gguf");
+    const made = await run("make-model", "--preset", "smollm2-360m", "--layers", "1", "--dim", "60", "--ffn", "64", "--out", model, "--json");
+    expect(made.code).toBe(0);
+    expect(JSON.parse(made.out)).toMatchObject({ spec: { arch: "llama", layers: 1, dim: 60, heads: 15, kvHeads: 5, ffn: 64, vocabSize: 49152, chatTemplate: true, tiedEmbeddings: true, ropeFreqBase: 100_000 } });
+    expect((await run("info", model)).out).toMatch(/49152 tokens/);
+    const none = await run("make-model", "--out", tmp.path("none.gguf"));
+    expect(none.code).toBe(2);
+    expect(none.err).toMatch(/--arch or --preset/);
+  });
+
   it("check-equivalence compares llama.cpp with the training graph", async () => {
     const model = tmp.path("eq.gguf");
     await run("make-model", "--arch", "llama", "--seed", "5", "--out", model);
@@ -170,7 +181,8 @@ describe("metis --help and metis <command> --help", () => {
     expect(helpLine(generate, "-n")).toMatch(/^ {2}-n N +completions to sample \(default 1\)$/);
     const makeModel = (await run("make-model", "--help")).out;
     expect(helpLine(makeModel, "--layers")).toContain(`(default ${DEFAULT_TINY_SPEC.layers})`);
-    expect(helpLine(makeModel, "--arch")).toMatch(/--arch llama\|qwen2\|qwen3 +architecture \(required\)$/);
+    expect(helpLine(makeModel, "--arch")).toMatch(/--arch llama\|qwen2\|qwen3 +architecture \(required without --preset\) \(default the preset.s\)$/);
+    expect(helpLine(makeModel, "--preset")).toMatch(/one of qwen2.5-0.5b, qwen2.5-1.5b, llama-3.2-1b, smollm2-360m \(default none\)$/);
     expect(helpLine((await run("eval", "--help")).out, "--max-tokens")).toContain(`(default ${rft.maxTokens})`);
   });
 

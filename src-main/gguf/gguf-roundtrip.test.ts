@@ -46,6 +46,18 @@ describe("GGUF write → read", () => {
     expect(Object.fromEntries(file.metadata)).toEqual(EVERY_VALUE_TYPE);
   });
 
+  it("keeps metadata that outgrows the header buffer many times (a 150k-token vocabulary)", () => {
+    // Strings of every length, so buffer growth lands on a length prefix as well as on text.
+    const tokens = Array.from({ length: 150_000 }, (_, i) => "x".repeat(i % 13) + String(i));
+    const w = new GgufWriter(tmp.path("big-kv.gguf"));
+    w.addKv("tokenizer.ggml.tokens", { type: T.ARRAY, itemType: T.STRING, value: tokens });
+    w.addKv("after", { type: T.UINT32, value: 7 });
+    w.write();
+    const file = readGguf(tmp.path("big-kv.gguf"));
+    expect(file.metadata.get("tokenizer.ggml.tokens")!.value).toEqual(tokens);
+    expect(file.metadata.get("after")!.value).toBe(7);
+  });
+
   it("keeps tensors: names, shapes, types, offsets aligned, values", () => {
     const path = tmp.path("tensors.gguf");
     const f32 = ramp(3 * 5);

@@ -158,12 +158,20 @@ class ByteSink {
     this.len += n;
     return at;
   }
-  u32(x: number): void { this.view.setUint32(this.reserve(4), x, true); }
-  u64(x: number | bigint): void { this.view.setBigUint64(this.reserve(8), BigInt(x), true); }
+  // Reserve before reading this.view: growing the buffer replaces the view.
+  u32(x: number): void {
+    const at = this.reserve(4);
+    this.view.setUint32(at, x, true);
+  }
+  u64(x: number | bigint): void {
+    const at = this.reserve(8);
+    this.view.setBigUint64(at, BigInt(x), true);
+  }
   string(s: string): void {
     const b = utf8.encode(s);
     this.u64(b.length);
-    this.buf.set(b, this.reserve(b.length));
+    const at = this.reserve(b.length);
+    this.buf.set(b, at);
   }
   scalar(type: number, x: number | bigint | boolean): void {
     const at = this.reserve(GGUF_SCALAR_SIZE[type]!);

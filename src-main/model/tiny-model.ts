@@ -23,6 +23,10 @@ export interface TinyModelSpec {
   /** Per-head width; defaults to dim / heads (qwen3 may set it independently). */
   headDim?: number;
   vocab: VocabKind;
+  /** Total vocabulary size ("bytes" only): merges are generated to fill it. */
+  vocabSize?: number;
+  /** Carry ChatML's control tokens and chat template ("bytes" only), as instruct models do. */
+  chatTemplate?: boolean;
   /** Share the output projection with the token embedding. */
   tiedEmbeddings: boolean;
   contextLength: number;
@@ -69,7 +73,7 @@ export function makeTinyModel(partial: Omit<Partial<TinyModelSpec>, "arch"> & { 
   const s = resolveTinySpec(partial);
   const hd = s.headDim!;
   const rng = new Rng(s.seed);
-  const vocab = makeVocab(s.vocab, { pre: s.arch === "llama" ? "default" : "qwen2" });
+  const vocab = makeVocab(s.vocab, { pre: s.arch === "llama" ? "default" : "qwen2", ...(s.vocabSize === undefined ? {} : { size: s.vocabSize }), chat: s.chatTemplate === true });
   const nVocab = vocab.tokens.length;
   const a = (template: string): string => archKey(template, s.arch);
 

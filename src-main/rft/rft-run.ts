@@ -407,6 +407,9 @@ export class RftRun {
         ...Object.fromEntries(Object.entries(timing).map(([k, v]) => [`time/${k}Ms`, Math.round(v)])),
         "train/trainTokens": sequences.reduce((n, q) => n + q.tokens.length, 0),
         "train/judgmentTrainTokens": judgmentTrainTokens,
+        ...(update.metrics["kl/ref"] === undefined ? {} : { "kl/ref": update.metrics["kl/ref"] }),
+        // The whole process's resident memory (rollout engine, sessions, the host): what a user's machine feels.
+        "memory/rssMB": Math.round(process.memoryUsage().rss / 2 ** 20),
         ...heldOut?.byFamily,
       },
     };

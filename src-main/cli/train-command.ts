@@ -4,6 +4,7 @@ import type { z } from "zod";
 import { CURRICULA } from "../curriculum/registry.js";
 import { PRESETS, resolveRftConfig, RftConfigSchema, withPreset, type PresetName, type RftConfig } from "../rft/rft-config.js";
 import { RftRun, type RftEvent, type StepMetrics } from "../rft/rft-run.js";
+import { PROMPT_FORMATS } from "../rollout/prompt-format.js";
 import { choice, flag, int, num, parseCommand, str, type CommandSpec } from "./options.js";
 
 const BUILTIN_MODEL = "resources/models/metis-tiny.gguf";
@@ -33,6 +34,7 @@ export const TRAIN_COMMAND = {
     group: int("N", "completions per prompt (the GRPO group)", { default: RUN.groupSize, ...bounds("groupSize") }),
     lr: num("X", "AdamW learning rate", { default: RUN.learningRate, ...bounds("learningRate") }),
     "max-tokens": int("N", "most tokens per completion", { default: RUN.maxTokens, ...bounds("maxTokens") }),
+    "prompt-format": choice(PROMPT_FORMATS, "prompts through the model's chat template, as written, or chat when the model has a template", { default: RUN.promptFormat }),
     "checkpoint-every": int("N", "write a checkpoint every N steps (and on pause and stop)", { default: RUN.checkpointEvery, ...bounds("checkpointEvery") }),
     runs: str("DIR", "folder the run's directory is made in", { default: "runs" }),
     resume: str("RUN_DIR", "continue a run from its last checkpoint (other options but --steps are the run's own)"),
@@ -84,11 +86,12 @@ export async function trainCommand(argv: string[]): Promise<string> {
         ...explicit("lr", "learningRate", values.lr),
         ...explicit("checkpoint-every", "checkpointEvery", values["checkpoint-every"]),
         ...explicit("max-tokens", "maxTokens", values["max-tokens"]),
+        ...explicit("prompt-format", "promptFormat", values["prompt-format"]),
       }), onEvent);
   totalSteps = () => run.currentConfig.steps;
   const c = run.currentConfig;
   if (!values.json) {
-    process.stderr.write(`${values.resume ? "resuming" : "training"} ${run.store.dir}\n  model ${c.model}\n  dataset ${c.dataset}${c.evalDataset ? ` (held-out: ${c.evalDataset})` : ""}\n  ${c.scheduler}, steps ${run.step}/${c.steps}, ${c.batchSize} prompts × ${c.groupSize} completions, ${c.maxTokens} tokens, lr ${c.learningRate}, LoRA r${c.loraRank}, seed ${c.seed}\n`);
+    process.stderr.write(`${values.resume ? "resuming" : "training"} ${run.store.dir}\n  model ${c.model}\n  dataset ${c.dataset}${c.evalDataset ? ` (held-out: ${c.evalDataset})` : ""}\n  ${c.scheduler}, steps ${run.step}/${c.steps}, ${c.batchSize} prompts × ${c.groupSize} completions, ${c.maxTokens} tokens, lr ${c.learningRate}, LoRA r${c.loraRank}, seed ${c.seed}\n  prompts ${run.usesChatTemplate ? "through the model's chat template" : "raw"}\n`);
   }
   // Ctrl-C pauses at the next step boundary (with a checkpoint) instead of losing the step; a second one quits.
   let interrupted = false;

@@ -60,10 +60,10 @@ export async function checkPromptsFit(config: RftConfig): Promise<void> {
   const sets: { path: string; prompts: string[] }[] = [{ path: config.dataset, prompts: readTaskRows(config.dataset).map((r) => r.prompt) }];
   // Only the held-out rows the run measures (the first evalItems).
   if (config.evalDataset) sets.push({ path: config.evalDataset, prompts: readTaskRows(config.evalDataset).slice(0, config.evalItems).map((r) => r.prompt) });
-  const engine = await RolloutEngine.load({ modelPath: config.model });
+  const engine = await RolloutEngine.load({ modelPath: config.model, promptFormat: config.promptFormat });
   try {
     for (const s of sets) {
-      const fit = measurePromptFit(s.prompts, (t) => engine.tokenize(t), engine.trainContextSize, config.maxTokens);
+      const fit = measurePromptFit(s.prompts, (t) => engine.promptTokens(t), engine.trainContextSize, config.maxTokens);
       if (fit.tooLong > 0) throw new PromptsTooLongError(s.path, fit);
     }
   } finally {

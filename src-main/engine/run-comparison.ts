@@ -35,7 +35,7 @@ async function withRunAdapter<T>(runDir: string, job: (engine: RolloutEngine, co
   const adapter = join(runDir, `insight-adapter-${process.pid}-${Math.random().toString(36).slice(2)}.gguf`);
   try {
     const { step } = await writeLatestAdapter(runDir, adapter);
-    const engine = await RolloutEngine.load({ modelPath: config.model, adapter: { path: adapter } });
+    const engine = await RolloutEngine.load({ modelPath: config.model, adapter: { path: adapter }, promptFormat: config.promptFormat });
     try {
       return await job(engine, config, step);
     } finally {

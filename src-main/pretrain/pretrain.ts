@@ -147,7 +147,7 @@ function round(x: number): number {
 async function measureVariances(modelPath: string, o: PretrainOptions, progress: (line: string) => void): Promise<VarianceOf> {
   const rng = new Rng(o.seed + 2000);
   const rows = Array.from({ length: o.calibrationItems }, (_, i) => randomTask(rng, o.heldOut, `calibrate-${i}`, o.familyWeights));
-  const engine = await RolloutEngine.load({ modelPath });
+  const engine = await RolloutEngine.load({ modelPath, promptFormat: "raw" });
   try {
     const report = await evaluateRows(engine, rows, 8, { temperature: 1, maxTokens: 96, seed: o.seed });
     const cells = report.cells.map((c) => ({ family: c.family, difficulty: c.difficulty, variance: c.rewardVariance }));

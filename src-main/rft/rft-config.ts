@@ -5,6 +5,7 @@ import { JUDGMENT_REWARDS } from "../curriculum/metis.js";
 import { CURRICULA } from "../curriculum/registry.js";
 import { AGGREGATIONS } from "../train/losses.js";
 import { LORA_TARGETS } from "../train/llama/param-table.js";
+import { PROMPT_FORMATS } from "../rollout/prompt-format.js";
 
 export const RftConfigSchema = z.object({
   /** GGUF model to fine-tune (F32 keeps rollouts and training numerically identical). */
@@ -19,6 +20,8 @@ export const RftConfigSchema = z.object({
   batchSize: z.number().int().min(1).max(1024).default(8),
   /** Completions per prompt (the GRPO group). */
   groupSize: z.number().int().min(2).max(256).default(8),
+  /** Prompts through the model's chat template ("chat"), as written ("raw"), or chat when the model has a template ("auto"). */
+  promptFormat: z.enum(PROMPT_FORMATS).default("auto"),
   /** Sampling temperature for rollouts. */
   temperature: z.number().min(0.05).max(5).default(1),
   /** Most tokens per completion. */

@@ -152,7 +152,7 @@ export class RftRun {
     const reference = config.klCoef > 0
       ? await PolicyModel.create(weights, { kind: "lora", lora: { rank: config.loraRank, alpha: config.loraAlpha, targets: config.loraTargets }, seed: config.seed }, { kind: "sft" }, { threads: config.threads, microBatchTokens: config.microBatchTokens, packPrefixes: config.packPrefixes })
       : null;
-    const engine = await RolloutEngine.load({ modelPath: config.model });
+    const engine = await RolloutEngine.load({ modelPath: config.model, promptFormat: config.promptFormat });
     return new RftRun(store, config, rows, weights, policy, reference, engine, rng, emit);
   }
 
@@ -213,6 +213,11 @@ export class RftRun {
     this.store.run.data.history.push({ step: this.step, at: new Date().toISOString(), patch });
     if (patch.learningRate !== undefined) this.policy.engine.setLearningRate(patch.learningRate);
     this.emit({ type: "patch", runId: this.id, step: this.step, patch });
+  }
+
+  /** True when the run's prompts go through the model's chat template. */
+  get usesChatTemplate(): boolean {
+    return this.engine.usesChatTemplate;
   }
 
   /** Write a checkpoint of the current step. */

@@ -6,10 +6,11 @@
 // Several sequences in ONE context were measured returning another sequence's logits (see
 // shared/research/probe-findings.md); rollout-engine.test.ts re-scores sampled tokens
 // in isolation and fails on any mismatch, so a faster path can be adopted only when it passes.
-import { getLlama, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaEmbeddingContext, type LlamaModel, type Token } from "node-llama-cpp";
+import { getLlama, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaEmbeddingContext, type LlamaModel, type Token } from "node-llama-cpp";
 import type { GgufFile } from "../gguf/reader.js";
 import { vetAdapterFile, vetModelFile } from "../model/vet-model-file.js";
 import { loadedAdapterCount, releaseAdapter } from "./adapter-release.js";
+import type { PromptFormat } from "./prompt-format.js";
 import { completionSeed, resolveSampling, type Sampling, type SamplingInput } from "./sampling.js";
 
 /** Why a completion ended. */
@@ -50,7 +51,14 @@ export interface RolloutEngineOptions {
   adapter?: { path: string; scale?: number } | null;
   /** Passed to llama.cpp's logger. */
   logLevel?: "error" | "warn" | "info" | "debug";
+  /**
+   * How prompts reach the model: "chat" renders each as one user turn through the model's own
+   * chat template (as node-llama-cpp renders it), "raw" feeds the text as is, "auto" (default)
+   * is "chat" when the GGUF carries `tokenizer.chat_template`.
+   */
+  promptFormat?: PromptFormat;
 }
+
 
 export const DEFAULT_THREADS = 1;
 
@@ -103,8 +111,10 @@ export class RolloutEngine {
     /** The model's vetted header: adapters are checked against it before llama.cpp sees them. */
     private readonly modelFile: GgufFile,
     private readonly llama: Llama,
-    private readonly options: Required<Omit<RolloutEngineOptions, "adapter" | "logLevel">>,
+    private readonly options: Required<Omit<RolloutEngineOptions, "adapter" | "logLevel" | "promptFormat">>,
     adapter: RolloutEngineOptions["adapter"],
+    /** The model's chat template, when prompts go through it; null for raw prompts. */
+    private readonly chatWrapper: ChatWrapper | null,
   ) {
     this.adapter = adapter ? { path: adapter.path, scale: adapter.scale ?? 1 } : null;
   }
@@ -124,7 +134,14 @@ export class RolloutEngine {
     const resolved = { modelPath: options.modelPath, threads: options.threads ?? DEFAULT_THREADS, parallel: options.parallel ?? DEFAULT_PARALLEL };
     if (!Number.isInteger(resolved.threads) || resolved.threads < 1) throw new Error(`threads must be a positive integer, found ${resolved.threads}`);
     if (!Number.isInteger(resolved.parallel) || resolved.parallel < 1) throw new Error(`parallel must be a positive integer, found ${resolved.parallel}`);
-    return new RolloutEngine(model, modelFile, llama, resolved, options.adapter);
+    const template = model.fileInfo.metadata.tokenizer?.chat_template;
+    const format = options.promptFormat ?? "auto";
+    if (format === "chat" && typeof template !== "string") {
+      await model.dispose();
+      throw new Error(`${options.modelPath}: the model has no chat template (tokenizer.chat_template); use the raw prompt format`);
+    }
+    const chatWrapper = format === "raw" || typeof template !== "string" ? null : resolveChatWrapper(model);
+    return new RolloutEngine(model, modelFile, llama, resolved, options.adapter, chatWrapper);
   }
 
   /** Token ids of `text` as the model sees it at the start of a sequence (BOS prepended when the vocabulary asks for it). */
@@ -132,6 +149,29 @@ export class RolloutEngine {
     const tokens = this.model.tokenize(text) as number[];
     const bos = this.model.tokens.bos;
     return this.model.tokens.shouldPrependBosToken && bos !== null ? [bos, ...tokens] : tokens;
+  }
+
+  /** True when prompts are rendered through the model's chat template. */
+  get usesChatTemplate(): boolean {
+    return this.chatWrapper !== null;
+  }
+
+  /**
+   * The tokens a prompt is sampled from: the chat template's rendering of one user turn and the
+   * opening of the assistant's, or the raw text. Training uses these same ids.
+   */
+  promptTokens(prompt: string): number[] {
+    if (!this.chatWrapper) return this.tokenize(prompt);
+    const state = this.chatWrapper.generateContextState({ chatHistory: [{ type: "user", text: prompt }, { type: "model", response: [] }] });
+    const tokens = state.contextText.tokenize(this.model.tokenizer) as number[];
+    // node-llama-cpp's wrappers open with BOS; a vocabulary that says not to add it (Qwen's) does not get it.
+    const bos = this.model.tokens.bos;
+    return !this.model.tokens.shouldPrependBosToken && bos !== null && tokens[0] === bos ? tokens.slice(1) : tokens;
+  }
+
+  /** Text of `tokens` with special tokens written out (a rendered chat prompt reads as the template made it). */
+  detokenizeWithSpecials(tokens: readonly number[]): string {
+    return this.model.detokenize(tokens as Token[], true);
   }
 
   /** Text of `tokens`, without special tokens. */
@@ -300,7 +340,7 @@ export class RolloutEngine {
   private async generateNow(prompts: readonly string[], group: number, s: Sampling): Promise<RolloutBatch> {
     if (!Number.isInteger(group) || group < 1) throw new Error(`group size must be a positive integer, found ${group}`);
     const t0 = performance.now();
-    const promptTokens = prompts.map((p) => this.tokenize(p));
+    const promptTokens = prompts.map((p) => this.promptTokens(p));
     const longest = Math.max(0, ...promptTokens.map((t) => t.length));
     const limit = this.model.trainContextSize;
     if (longest + s.maxTokens > limit) {

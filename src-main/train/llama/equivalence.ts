@@ -26,7 +26,7 @@ export async function checkEquivalence(
   prompts: readonly string[] = EQUIVALENCE_PROMPTS,
 ): Promise<EquivalenceReport> {
   const weights = loadLlamaWeights(modelPath);
-  const engine = await RolloutEngine.load({ modelPath, parallel: 1, adapter: adapter ? { path: adapter.path } : null });
+  const engine = await RolloutEngine.load({ modelPath, parallel: 1, adapter: adapter ? { path: adapter.path } : null, promptFormat: "raw" });
   const forward = await LlamaForward.create(weights, adapter);
   try {
     const sequences = prompts.map((p) => engine.tokenize(p));

@@ -221,6 +221,7 @@ export const FileType = {
   ALL_F32: 0,
   MOSTLY_F16: 1,
   MOSTLY_Q8_0: 7,
+  MOSTLY_Q4_K_M: 15,
 } as const;
 
 /** Architectures the factory writes and the training engine builds. */

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../util/rng.js";
 import { GgmlType } from "./constants.js";
-import { dequantize } from "./dequantize.js";
+import { dequantize, encodeTensor } from "./dequantize.js";
 import { floatToHalf } from "./half.js";
 
 const rng = new Rng(7);
@@ -83,5 +83,34 @@ describe("dequantize", () => {
     const out = dequantize(GgmlType.Q8_0, Uint8Array.from(blocks.flat()), 64);
     expect(out[33]).toBe(2 * 2);
     expect(out[31]).toBe(0.5 * 31);
+  });
+});
+
+describe("Q4_K encoding", () => {
+  it("decodes back within half a quantization step of every sub-block, whatever its range", () => {
+    const rng = new Rng(9);
+    // Sub-blocks of different spreads and offsets, an all-positive one, and a constant one.
+    const values = new Float32Array(512).map((_, i) => {
+      const sub = Math.floor(i / 32);
+      if (sub === 3) return 0.25;
+      if (sub === 5) return 1 + Math.abs(rng.normal());
+      return rng.normal() * (0.01 + sub * 0.3);
+    });
+    const bytes = encodeTensor(GgmlType.Q4_K, values);
+    expect(bytes.length).toBe(2 * 144);
+    const back = dequantize(GgmlType.Q4_K, bytes, 512);
+    const rangeOf = (sub: number): { range: number; min: number } => {
+      const x = values.subarray(sub * 32, sub * 32 + 32);
+      return { range: Math.max(...x) - Math.min(0, ...x), min: -Math.min(0, ...x) };
+    };
+    for (let sub = 0; sub < 16; sub++) {
+      // The super-block's 6-bit scale units: a sub-block's step is at most its range / 15 plus one unit.
+      const block = Array.from({ length: 8 }, (_, k) => rangeOf(Math.floor(sub / 8) * 8 + k));
+      const d = Math.max(...block.map((b) => b.range / 15)) / 63;
+      const dmin = Math.max(...block.map((b) => b.min)) / 63;
+      const bound = (rangeOf(sub).range / 15 + d) / 2 + dmin / 2 + 1e-3 * (d + dmin) * 63;
+      for (let l = 0; l < 32; l++) expect(Math.abs(back[sub * 32 + l]! - values[sub * 32 + l]!)).toBeLessThanOrEqual(bound);
+    }
+    expect(() => encodeTensor(GgmlType.Q4_K, new Float32Array(100))).toThrow(/multiple of 256/);
   });
 });

@@ -110,9 +110,9 @@ export function dequantize(type: number, bytes: Uint8Array, elements: number, wh
 }
 
 /** Types `encodeTensor` writes. */
-export const ENCODABLE_TYPES: readonly number[] = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0];
+export const ENCODABLE_TYPES: readonly number[] = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_K];
 
-/** Encode float32 values as ggml `type` bytes (F32, F16, BF16 or Q8_0 as ggml's reference quantizer does). */
+/** Encode float32 values as ggml `type` bytes (F32, F16, BF16, Q8_0 as ggml's reference quantizer does; Q4_K by min/max per sub-block). */
 export function encodeTensor(type: number, values: Float32Array, where = "<tensor>"): Uint8Array {
   switch (type) {
     case GgmlType.F32:
@@ -126,6 +126,8 @@ export function encodeTensor(type: number, values: Float32Array, where = "<tenso
     }
     case GgmlType.Q8_0:
       return quantizeQ8_0(values, where);
+    case GgmlType.Q4_K:
+      return quantizeQ4_K(values, where);
     default:
       throw new GgufError(where, `cannot encode ${ggmlTypeName(type)} (supported: ${ENCODABLE_TYPES.map(ggmlTypeName).join(", ")})`);
   }
@@ -144,6 +146,58 @@ function quantizeQ8_0(values: Float32Array, where: string): Uint8Array {
     const id = d ? 1 / d : 0;
     view.setUint16(b * 34, floatToHalf(d), true);
     for (let j = 0; j < 32; j++) view.setInt8(b * 34 + 2 + j, roundHalfAway(values[b * 32 + j]! * id));
+  }
+  return out;
+}
+
+/**
+ * Q4_K: per 256 values, 8 sub-blocks of 32, each x ≈ d·sc·q − dmin·m with q in 0..15 and 6-bit
+ * sc, m. Each sub-block's scale and min come from its own range (ggml's reference quantizer also
+ * searches for a better scale; the layout and the decoding are the same). Scales are quantized
+ * against the f16-rounded d and dmin the file stores, so decoding uses exactly these values.
+ */
+function quantizeQ4_K(values: Float32Array, where: string): Uint8Array {
+  if (values.length % 256 !== 0) throw new GgufError(where, `Q4_K needs a multiple of 256 values, found ${values.length}`);
+  const blocks = values.length / 256;
+  const out = new Uint8Array(blocks * 144);
+  const view = new DataView(out.buffer);
+  const scale = new Float64Array(8), mins = new Float64Array(8);
+  const sc = new Uint8Array(8), mq = new Uint8Array(8);
+  for (let b = 0; b < blocks; b++) {
+    const x = values.subarray(b * 256, b * 256 + 256);
+    for (let j = 0; j < 8; j++) {
+      let lo = 0, hi = -Infinity;
+      for (let l = 0; l < 32; l++) {
+        lo = Math.min(lo, x[j * 32 + l]!);
+        hi = Math.max(hi, x[j * 32 + l]!);
+      }
+      mins[j] = -lo; // ≥ 0: the sub-block's minimum, clamped at 0 as ggml does
+      scale[j] = (hi - lo) / 15;
+    }
+    const d = halfToFloat(floatToHalf(Math.max(...scale) / 63));
+    const dmin = halfToFloat(floatToHalf(Math.max(...mins) / 63));
+    const o = b * 144;
+    view.setUint16(o, floatToHalf(d), true);
+    view.setUint16(o + 2, floatToHalf(dmin), true);
+    for (let j = 0; j < 8; j++) {
+      // Round the scale up so the sub-block's maximum stays within 15 steps.
+      sc[j] = d > 0 ? Math.min(63, Math.ceil(scale[j]! / d - 1e-9)) : 0;
+      mq[j] = dmin > 0 ? Math.min(63, Math.round(mins[j]! / dmin)) : 0;
+    }
+    // Pack 6-bit scales and mins as get_scale_min_k4 reads them.
+    for (let j = 0; j < 4; j++) {
+      out[o + 4 + j] = (sc[j]! & 63) | ((sc[j + 4]! >> 4) << 6);
+      out[o + 4 + j + 4] = (mq[j]! & 63) | ((mq[j + 4]! >> 4) << 6);
+      out[o + 4 + j + 8] = (sc[j + 4]! & 0xf) | ((mq[j + 4]! & 0xf) << 4);
+    }
+    for (let j = 0; j < 8; j += 2) {
+      const q = o + 16 + (j / 2) * 32;
+      const level = (k: number, v: number): number => {
+        const step = d * sc[k]!;
+        return step > 0 ? Math.max(0, Math.min(15, Math.round((v + dmin * mq[k]!) / step))) : 0;
+      };
+      for (let l = 0; l < 32; l++) out[q + l] = level(j, x[j * 32 + l]!) | (level(j + 1, x[(j + 1) * 32 + l]!) << 4);
+    }
   }
   return out;
 }

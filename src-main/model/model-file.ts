@@ -18,18 +18,20 @@ export interface ModelDescription {
 }
 
 /** Weight storage types the writer offers for full models. */
-export const WEIGHT_TYPES = ["F32", "F16", "Q8_0"] as const;
+export const WEIGHT_TYPES = ["F32", "F16", "Q8_0", "Q4_K"] as const;
 export type WeightType = (typeof WEIGHT_TYPES)[number];
 
-const FILE_TYPE: Record<WeightType, number> = { F32: FileType.ALL_F32, F16: FileType.MOSTLY_F16, Q8_0: FileType.MOSTLY_Q8_0 };
+const FILE_TYPE: Record<WeightType, number> = { F32: FileType.ALL_F32, F16: FileType.MOSTLY_F16, Q8_0: FileType.MOSTLY_Q8_0, Q4_K: FileType.MOSTLY_Q4_K_M };
 
 /**
  * Storage type of one tensor: matrices take `type`; vectors (norms, biases) stay F32 as
- * llama.cpp's own converter keeps them; Q8_0 rows that are not whole blocks fall back to F16.
+ * llama.cpp's own converter keeps them; quantized rows that are not whole blocks (32 values for
+ * Q8_0, 256 for Q4_K) fall back to Q8_0 where they can, else F16, as llama-quantize does.
  */
 export function tensorStorageType(t: ModelTensor, type: WeightType): number {
   if (t.dims.length < 2 || type === "F32") return GgmlType.F32;
-  if (type === "Q8_0" && t.dims[0]! % 32 === 0) return GgmlType.Q8_0;
+  if (type === "Q4_K" && t.dims[0]! % 256 === 0) return GgmlType.Q4_K;
+  if ((type === "Q8_0" || type === "Q4_K") && t.dims[0]! % 32 === 0) return GgmlType.Q8_0;
   return GgmlType.F16;
 }
 

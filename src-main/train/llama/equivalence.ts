@@ -13,7 +13,8 @@ export const EQUIVALENCE_PROMPTS = ["Hello", "The quick brown fox jumps over the
 export interface EquivalenceReport {
   /** max |log p_llama.cpp − log p_onnx| over every prompt and every token of the vocabulary. */
   maxAbsDiff: number;
-  prompts: { prompt: string; tokens: number; maxAbsDiff: number; sameArgmax: boolean }[];
+  /** topMargin: llama.cpp's best token's log-prob minus its second best (a near tie can flip under quantized activations). */
+  prompts: { prompt: string; tokens: number; maxAbsDiff: number; sameArgmax: boolean; topMargin: number }[];
 }
 
 /**
@@ -43,7 +44,8 @@ export async function checkEquivalence(
         if (ref[t]! > ref[argRef]!) argRef = t;
         if (ours[t]! > ours[argOurs]!) argOurs = t;
       }
-      report.prompts.push({ prompt: prompts[i]!, tokens: seq.length, maxAbsDiff: diff, sameArgmax: argRef === argOurs });
+      const second = Math.max(...Array.from(ref).filter((_, t) => t !== argRef));
+      report.prompts.push({ prompt: prompts[i]!, tokens: seq.length, maxAbsDiff: diff, sameArgmax: argRef === argOurs, topMargin: ref[argRef]! - second });
       report.maxAbsDiff = Math.max(report.maxAbsDiff, diff);
     }
     return report;

@@ -66,6 +66,10 @@ describe("runs under the engine", () => {
     const runs = (await engine.handle("runs.list", {})) as { id: string; live: boolean; status: string }[];
     expect(runs.find((r) => r.id === runId)).toMatchObject({ live: false, status: "finished" });
     await expect(engine.handle("runs.pause", { runId })).rejects.toThrow(/not active/);
+    // A change to a finished run would never apply: refused, saying why and how to train on.
+    await expect(engine.handle("runs.patch", { runId, patch: { learningRate: 1e-3 } })).rejects.toThrow(/is finished \(step \d+ of \d+\): a change would never apply; to train on, raise "steps"/);
+    await expect(engine.handle("runs.patch", { runId, patch: { steps: 1 } })).rejects.toThrow(/is finished/);
+    await expect(engine.handle("runs.patch", { runId, patch: { steps: 1000 } })).resolves.toEqual({ ok: true }); // an extension, applied by resume
   }, 90_000);
 
   it("a stopped run is disposed too, and resumes in a new thread with a change made while it was stopped", async () => {

@@ -21,6 +21,8 @@ import { RunStore } from "../store/run-store.js";
 import { splitHoldout, writeHoldoutSplit } from "./eval-split.js";
 import { exportRun } from "./export-run.js";
 import { Job } from "./jobs.js";
+import { estimatePreflight, PREFLIGHT_FILE, preflightResult } from "./preflight.js";
+import { PreflightResultSchema, type PreflightResult } from "../protocol/preflight.js";
 import { NoEvalSetError, readRunComparison } from "./run-comparison.js";
 import { SamplesReader } from "../rft/samples-file.js";
 import type { CompareProgress, RunComparison, TryResult } from "../protocol/insight.js";
@@ -252,6 +254,17 @@ export class Engine {
         return this.listRuns();
       case "runs.start":
         return this.start(parseParams("runs.start", raw));
+      case "runs.preflight": {
+        const p = parseParams("runs.preflight", raw);
+        const config: Record<string, unknown> = { ...withPreset(p.preset ?? "workbench", p.config as RftConfigInput) };
+        config.model = this.entryFor("model", config.model, this.db.data.models).path;
+        config.dataset = this.entryFor("dataset", config.dataset, this.db.data.datasets).path;
+        const parsed = RftConfigSchema.strict().safeParse(config);
+        if (!parsed.success) throw new Error(`runs.preflight: invalid run configuration: ${parsed.error.issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`).join("; ")}`);
+        // The estimate reads the model's header only; the baseline sample loads the model, in a job thread.
+        if (!p.baseline) return estimatePreflight(parsed.data);
+        return await this.track(new Job<PreflightResult>({ kind: "preflight", config: parsed.data })).result;
+      }
       case "runs.presets":
         return { presets: presetValues() };
       case "runs.rename": {
@@ -315,8 +328,14 @@ export class Engine {
         this.runDir(p.runId); // a known run, live or paused
         const patch = RftPatchSchema.safeParse(p.patch);
         if (!patch.success) throw new Error(`invalid change: ${patch.error.issues.map((i) => `${i.path.join(".") || "patch"}: ${i.message}`).join("; ")}`);
-        this.unapplied.set(p.runId, { ...this.unapplied.get(p.runId), ...patch.data });
         const live = this.live.get(p.runId);
+        if (!live?.running) {
+          // A finished run never trains again unless its steps are raised (then resume extends it): any other change would wait forever.
+          const run = (await RunStore.open(this.runDir(p.runId))).run.data;
+          const extends_ = patch.data.steps !== undefined && patch.data.steps > run.step;
+          if (run.status === "finished" && !extends_) throw new Error(`run ${p.runId} is finished (step ${run.step} of ${run.config.steps}): a change would never apply; to train on, raise "steps" above ${run.step} and resume it`);
+        }
+        this.unapplied.set(p.runId, { ...this.unapplied.get(p.runId), ...patch.data });
         if (live?.running) live.patch(patch.data);
         return { ok: true };
       }
@@ -362,7 +381,7 @@ export class Engine {
   }
 
   /** runs.start: resolve the model, dataset, preset and evaluation set, start the thread, record the workbench's facts about the run. */
-  private async start(p: { config: Record<string, unknown>; name?: string | undefined; preset?: PresetName | undefined; eval?: EvalChoice | undefined }): Promise<CommandResult<"runs.start">> {
+  private async start(p: { config: Record<string, unknown>; name?: string | undefined; preset?: PresetName | undefined; eval?: EvalChoice | undefined; baseline?: boolean | undefined; force?: boolean | undefined }): Promise<CommandResult<"runs.start">> {
     const preset = p.preset ?? "workbench";
     const config: Record<string, unknown> = { ...withPreset(preset, p.config as RftConfigInput) };
     const name = p.name !== undefined && p.name.trim() !== "" ? checkRunName(p.name) : null;
@@ -398,7 +417,7 @@ export class Engine {
       // Strict: an unknown or misspelt key is refused, not silently dropped.
       const parsed = RftConfigSchema.strict().safeParse(config);
       if (!parsed.success) throw new Error(`runs.start: invalid run configuration: ${parsed.error.issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`).join("; ")}`);
-      const run = await this.startRun({ kind: "create", runsDir: join(this.o.userData, "runs"), config: parsed.data });
+      const run = await this.startRun({ kind: "create", runsDir: join(this.o.userData, "runs"), config: parsed.data, preflight: { baseline: p.baseline !== false, force: p.force === true } });
       writeRunMeta(run.dir, {
         name: name ?? defaultRunName(parsed.data.scheduler, model.name, new Date()),
         model: { id: model.id, name: model.name },
@@ -410,7 +429,7 @@ export class Engine {
       });
       this.db.data.runs.push({ id: run.id, dir: run.dir });
       await this.db.write();
-      return { runId: run.id };
+      return { runId: run.id, ...readPreflight(run.dir) };
     } catch (e) {
       if (splitDir) rmSync(splitDir, { recursive: true, force: true });
       throw e;
@@ -664,3 +683,12 @@ function toChoice(m: unknown): MappingChoice {
   return { mapping: parsed.data };
 }
 
+/** The pre-flight report a run's thread wrote before its first step, in the protocol's form (absent when unreadable). */
+function readPreflight(dir: string): { preflight?: PreflightResult } {
+  try {
+    const r = JSON.parse(readFileSync(join(dir, PREFLIGHT_FILE), "utf8")) as Parameters<typeof preflightResult>[0];
+    return { preflight: PreflightResultSchema.parse(preflightResult(r)) };
+  } catch {
+    return {};
+  }
+}

@@ -1,6 +1,7 @@
 // `npm run bench -- <name>`: runs one benchmark and writes its JSON under bench/results/.
 import { curriculaBench } from "./curricula-bench.js";
 import { learnBench } from "./learn-bench.js";
+import { preflightBench } from "./preflight-bench.js";
 import { rolloutBench } from "./rollout-bench.js";
 import { soakBench } from "./soak-bench.js";
 import { storeBench } from "./store-bench.js";
@@ -14,6 +15,7 @@ const BENCHES: Record<string, (argv: string[]) => Promise<string>> = {
   "train-op": trainOpBench,
   "train-step": trainStepBench,
   soak: soakBench,
+  preflight: preflightBench,
   store: storeBench,
 };
 

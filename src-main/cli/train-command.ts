@@ -5,6 +5,7 @@ import { CURRICULA } from "../curriculum/registry.js";
 import { PRESETS, resolveRftConfig, RftConfigSchema, withPreset, type PresetName, type RftConfig } from "../rft/rft-config.js";
 import { RftRun, type RftEvent, type StepMetrics } from "../rft/rft-run.js";
 import { PROMPT_FORMATS } from "../rollout/prompt-format.js";
+import { runPreflight, type PreflightReport } from "../engine/preflight.js";
 import { choice, flag, int, num, parseCommand, str, type CommandSpec } from "./options.js";
 
 const BUILTIN_MODEL = "resources/models/metis-tiny.gguf";
@@ -35,6 +36,10 @@ export const TRAIN_COMMAND = {
     lr: num("X", "AdamW learning rate", { default: RUN.learningRate, ...bounds("learningRate") }),
     "max-tokens": int("N", "most tokens per completion", { default: RUN.maxTokens, ...bounds("maxTokens") }),
     "prompt-format": choice(PROMPT_FORMATS, "prompts through the model's chat template, as written, or chat when the model has a template", { default: RUN.promptFormat }),
+    "lora-rank": int("N", "LoRA rank of the adapter", { default: RUN.loraRank, ...bounds("loraRank") }),
+    "micro-batch-tokens": int("N", "padded token positions per training micro-batch (bounds the update's activation memory)", { default: RUN.microBatchTokens, ...bounds("microBatchTokens") }),
+    "no-baseline": flag("skip the pre-flight baseline sample (8 prompts × the group size with the base model)"),
+    force: flag("start even when the pre-flight memory estimate exceeds the available memory"),
     "checkpoint-every": int("N", "write a checkpoint every N steps (and on pause and stop)", { default: RUN.checkpointEvery, ...bounds("checkpointEvery") }),
     runs: str("DIR", "folder the run's directory is made in", { default: "runs" }),
     resume: str("RUN_DIR", "continue a run from its last checkpoint (other options but --steps are the run's own)"),
@@ -48,6 +53,20 @@ export function formatDuration(seconds: number): string {
   if (s >= 3600) return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
   if (s >= 60) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
   return `${s} s`;
+}
+
+/** The pre-flight's lines for stderr: the estimate, the baseline sample, and its warnings. */
+export function preflightLines(r: PreflightReport): string {
+  const m = r.memory.estimate.memory;
+  const t = r.memory.estimate.time;
+  const gb = (mb: number): string => `${(mb / 1024).toFixed(1)} GB`;
+  const lines = [
+    `pre-flight: memory ≈ ${gb(m.totalMB)} at peak (weights ${gb(m.weightsMB + m.llamaMB)}, update activations ${gb(m.activationsMB)}) of ${gb(r.memory.availableMB)} available; set-up ≈ ${formatDuration(t.setupSeconds)}, ≈ ${formatDuration(t.stepSeconds)} per step at most (rollouts ${formatDuration(t.rolloutSeconds)}, update ${formatDuration(t.updateSeconds)})`,
+  ];
+  const b = r.baseline;
+  if (b) lines.push(`pre-flight: baseline ${b.prompts} prompts × ${b.samplesPerPrompt}: pass ${(b.passRate * 100).toFixed(0)} %, mean reward ${b.meanReward.toFixed(3)}, ${b.zeroVarianceGroups}/${b.prompts} groups without variance (${b.seconds.toFixed(1)} s)`);
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
+  return lines.join("\n") + "\n";
 }
 
 /** Run `metis train`; returns the summary to print. */
@@ -71,9 +90,9 @@ export async function trainCommand(argv: string[]): Promise<string> {
   let totalSteps = (): number => 0;
   // Only options given on the command line are passed on: the preset's defaults apply to the rest.
   const explicit = <K extends keyof RftConfig>(option: keyof typeof values & string, key: K, value: RftConfig[K]): Partial<RftConfig> => (given.has(option) ? { [key]: value } : {});
-  const run = values.resume
-    ? await RftRun.resume(values.resume, onEvent, given.has("steps") ? { steps: values.steps } : {})
-    : await RftRun.create(values.runs, withPreset(values.preset, {
+  const input = values.resume
+    ? null
+    : withPreset(values.preset, {
         model: values.model,
         dataset: values.dataset,
         // The built-in dataset comes with a held-out split: measure it as the run goes.
@@ -87,7 +106,14 @@ export async function trainCommand(argv: string[]): Promise<string> {
         ...explicit("checkpoint-every", "checkpointEvery", values["checkpoint-every"]),
         ...explicit("max-tokens", "maxTokens", values["max-tokens"]),
         ...explicit("prompt-format", "promptFormat", values["prompt-format"]),
-      }), onEvent);
+        ...explicit("lora-rank", "loraRank", values["lora-rank"]),
+        ...explicit("micro-batch-tokens", "microBatchTokens", values["micro-batch-tokens"]),
+      });
+  // Pre-flight before the run exists: prompts that cannot fit and a memory estimate over the
+  // machine's are refused (--force overrides the latter); the baseline sample only warns.
+  const preflight = input ? await runPreflight(resolveRftConfig(input), { baseline: !values["no-baseline"], force: values.force }) : null;
+  if (preflight) process.stderr.write(values.json ? preflight.warnings.map((w) => `warning: ${w}\n`).join("") : preflightLines(preflight));
+  const run = input ? await RftRun.create(values.runs, input, onEvent) : await RftRun.resume(values.resume!, onEvent, given.has("steps") ? { steps: values.steps } : {});
   totalSteps = () => run.currentConfig.steps;
   const c = run.currentConfig;
   if (!values.json) {
@@ -109,7 +135,7 @@ export async function trainCommand(argv: string[]): Promise<string> {
     }
     const status = await run.run();
     const mean = (k: keyof StepMetrics): number => lines.reduce((a, m) => a + (m[k] as number), 0) / Math.max(1, lines.length);
-    const summary = { run: run.id, dir: run.store.dir, status, steps: run.step, rewardMeanFirst: lines[0]?.rewardMean ?? null, rewardMeanLast: lines.at(-1)?.rewardMean ?? null, meanStepSeconds: mean("stepMs") / 1000 };
+    const summary = { run: run.id, dir: run.store.dir, status, steps: run.step, ...(preflight ? { preflight: { memoryMB: Math.round(preflight.memory.estimate.memory.totalMB), availableMB: Math.round(preflight.memory.availableMB), stepSeconds: preflight.memory.estimate.time.stepSeconds, baseline: preflight.baseline, warnings: preflight.warnings } } : {}), rewardMeanFirst: lines[0]?.rewardMean ?? null, rewardMeanLast: lines.at(-1)?.rewardMean ?? null, meanStepSeconds: mean("stepMs") / 1000 };
     if (values.json) return JSON.stringify(summary);
     return `${status} after ${summary.steps} steps (${join(run.store.dir)}); reward ${summary.rewardMeanFirst?.toFixed(3)} → ${summary.rewardMeanLast?.toFixed(3)}, ${summary.meanStepSeconds.toFixed(1)} s/step. Resume with: metis train --resume ${run.store.dir}`;
   } finally {

@@ -5,10 +5,12 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { CompareProgress } from "../protocol/insight.js";
 import { disposeLlamaBackend } from "../rollout/rollout-engine.js";
 import { closeSandboxes } from "../sandbox/sandbox-pool.js";
+import type { RftConfig } from "../rft/rft-config.js";
+import { preflightResult, runPreflight } from "./preflight.js";
 import { compareRun, tryRun } from "./run-comparison.js";
 
 /** What a job thread is started with. */
-export type JobData = { kind: "compare"; runDir: string } | { kind: "try"; runDir: string; prompt: string; seed?: number };
+export type JobData = { kind: "compare"; runDir: string } | { kind: "try"; runDir: string; prompt: string; seed?: number } | { kind: "preflight"; config: RftConfig };
 /** Messages to a job thread: cancel (at the next chunk of items; the engine is closing). */
 export type ToJobWorker = { type: "cancel" };
 /** Messages from a job thread: progress, then one result or failure. */
@@ -29,7 +31,7 @@ async function main(): Promise<void> {
     post({ type: "progress", progress: p });
   };
   try {
-    const result = data.kind === "compare" ? await compareRun(data.runDir, progress) : await tryRun(data.runDir, data.prompt, data.seed);
+    const result = data.kind === "compare" ? await compareRun(data.runDir, progress) : data.kind === "try" ? await tryRun(data.runDir, data.prompt, data.seed) : preflightResult(await runPreflight(data.config, { baseline: true, force: true }));
     post({ type: "result", result });
   } catch (e) {
     post({ type: "failed", error: (e as Error).message ?? String(e) });

@@ -3,18 +3,18 @@
 // that loop answered `app.info` after up to 22 s. Here the run has a loop of its own; the engine
 // relays pause / stop / patch in and events out. When the run ends, its native resources (ONNX
 // sessions, llama.cpp model) are disposed and the thread exits, which returns its heap.
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { RftRun, type RftEvent } from "../rft/rft-run.js";
 import { resolveRftConfig, type RftConfigInput, type RftPatch } from "../rft/rft-config.js";
 import type { RunStatus } from "../store/run-store.js";
-import { checkPromptsFit } from "./preflight.js";
+import { PREFLIGHT_FILE, runPreflight, type PreflightOptions } from "./preflight.js";
 import { disposeLlamaBackend } from "../rollout/rollout-engine.js";
 import { closeSandboxes } from "../sandbox/sandbox-pool.js";
 
 /** What a run thread is started with. */
-export type RunWorkerData = { kind: "create"; runsDir: string; config: RftConfigInput } | { kind: "resume"; runDir: string; patch?: RftPatch };
+export type RunWorkerData = { kind: "create"; runsDir: string; config: RftConfigInput; preflight?: PreflightOptions } | { kind: "resume"; runDir: string; patch?: RftPatch };
 /** Messages to a run thread. */
 export type ToRunWorker = { type: "pause" } | { type: "stop" } | { type: "patch"; patch: RftPatch };
 /** Messages from a run thread. */
@@ -29,12 +29,15 @@ export type FromRunWorker =
  * a failed start must leave no orphan run. Starts are serialised by the engine, so a directory
  * that appeared under `runsDir` during this call and still says "created" is this call's.
  */
-async function createCleanly(runsDir: string, config: RftConfigInput, emit: (e: RftEvent) => void): Promise<RftRun> {
+async function createCleanly(runsDir: string, config: RftConfigInput, emit: (e: RftEvent) => void, preflight: PreflightOptions = {}): Promise<RftRun> {
   // Before the run directory exists: a refused start leaves nothing behind.
-  await checkPromptsFit(resolveRftConfig(config));
+  const report = await runPreflight(resolveRftConfig(config), preflight);
   const before = new Set(readdirSync(runsDir));
   try {
-    return await RftRun.create(runsDir, config, emit);
+    const run = await RftRun.create(runsDir, config, emit);
+    // What the pre-flight found stays with the run (runs.start returns it; the run screen can show it).
+    writeFileSync(join(run.store.dir, PREFLIGHT_FILE), JSON.stringify(report, null, 2) + "\n");
+    return run;
   } catch (e) {
     for (const name of readdirSync(runsDir)) {
       if (before.has(name)) continue;
@@ -57,7 +60,7 @@ async function main(): Promise<void> {
   const data = workerData as RunWorkerData;
   let run: RftRun;
   try {
-    run = data.kind === "create" ? await createCleanly(data.runsDir, data.config, emit) : await RftRun.resume(data.runDir, emit);
+    run = data.kind === "create" ? await createCleanly(data.runsDir, data.config, emit, data.preflight) : await RftRun.resume(data.runDir, emit);
   } catch (e) {
     post({ type: "start-failed", error: (e as Error).message ?? String(e) });
     port.close();

@@ -3,6 +3,7 @@
 // Every message is a zod schema, validated where it enters. No Node or DOM imports here.
 import { z } from "zod";
 import { CompareProgressSchema, ComparisonStateSchema, StepSamplesResultSchema, TryResultSchema } from "./insight.js";
+import { PreflightResultSchema } from "./preflight.js";
 
 const RunId = z.string().min(1).max(200);
 const UploadId = z.string().regex(/^[0-9a-f-]{36}$/, "an upload id from uploads.begin");
@@ -66,9 +67,18 @@ export const Commands = {
   // `name`: the run's name (a default like "metis · metis-tiny · 11-26 14:02" when absent); `preset`: the
   // defaults the config builds on (its own fields win); `eval`: the evaluation set (when absent, the
   // built-in training set is measured on the built-in held-out set, or config.evalDataset is used).
+  // `baseline: false` skips the pre-flight's baseline sample; `force` starts a run whose memory
+  // estimate exceeds the machine's. `preflight`: what the pre-flight found (warnings do not stop it).
   "runs.start": {
-    params: z.object({ config: z.record(z.string(), z.unknown()), name: z.string().max(400).optional(), preset: z.enum(PRESET_NAMES).optional(), eval: EvalChoice.optional() }).strict(),
-    result: z.object({ runId: RunId }),
+    params: z.object({ config: z.record(z.string(), z.unknown()), name: z.string().max(400).optional(), preset: z.enum(PRESET_NAMES).optional(), eval: EvalChoice.optional(), baseline: z.boolean().optional(), force: z.boolean().optional() }).strict(),
+    result: z.object({ runId: RunId, preflight: PreflightResultSchema.optional() }),
+  },
+  // The pre-flight of a run not yet started: the memory and time estimate from the model's header
+  // (at once), and with `baseline: true` also the base model's sample of the training prompts (in
+  // a job thread; prompts that cannot fit the context fail it, as they would the start).
+  "runs.preflight": {
+    params: z.object({ config: z.record(z.string(), z.unknown()), preset: z.enum(PRESET_NAMES).optional(), baseline: z.boolean().optional() }).strict(),
+    result: PreflightResultSchema,
   },
   /** The values each preset gives the fields any preset sets, to show at New run. */
   "runs.presets": { params: NoParams, result: z.object({ presets: z.record(z.string(), z.record(z.string(), z.unknown())) }) },

@@ -1,0 +1,268 @@
+// The pre-flight estimate of a run's peak memory and time per step, from the model's shape (its
+// GGUF header) and the run's settings. The coefficients are fitted to measurements of short
+// `metis train` runs on factory models (`npm run bench -- preflight`, the table in
+// bench/results/preflight-calibration.json); the terms follow what the process holds:
+//   - a fixed runtime (Node, ONNX Runtime, llama.cpp, the sandbox pool);
+//   - the base weights in float32, held several times over (the JS copy and each ONNX session's
+//     initializers: forward, step and outputs programs), fitted as a number of copies;
+//   - llama.cpp's model (the GGUF file, mapped and read whole while decoding) and its contexts'
+//     KV caches (F16, one context per parallel sequence);
+//   - the LoRA parameters with their AdamW moments and gradients;
+//   - the update's activations: per padded position of the largest micro-batch, a per-layer
+//     share (hidden width, feed-forward width, attention scores over the sequence) and the
+//     LM head's logits over the vocabulary.
+import { Keys, archKey } from "../gguf/constants.js";
+import { metaArray, metaNumber, metaString } from "../gguf/metadata.js";
+import { readGguf, type GgufFile } from "../gguf/reader.js";
+import type { ModelInfo } from "../model/model-info.js";
+
+/** What the estimate needs to know about a model: read from its GGUF header. */
+export interface ModelShape {
+  parameters: number;
+  fileBytes: number;
+  layers: number;
+  dim: number;
+  ffn: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  vocab: number;
+  contextLength: number;
+}
+
+/** The run settings the estimate depends on. */
+export interface EstimateSettings {
+  batchSize: number;
+  groupSize: number;
+  maxTokens: number;
+  loraRank: number;
+  /** Padded positions per training micro-batch (RftConfig.microBatchTokens). */
+  microBatchTokens: number;
+  /** Tokens of the longest prompt (the worst case the update and the contexts are sized for). */
+  promptTokens: number;
+  /** LoRA target projections (7: q, k, v, o, gate, up, down). */
+  loraTargets?: number;
+  /** Parallel rollout contexts (the rollout engine's DEFAULT_PARALLEL, 8). */
+  parallel?: number;
+  /** A KL penalty keeps a second (reference) trainer. */
+  klCoef?: number;
+}
+
+/** One calibration run: the shape and settings, and what was measured. */
+export interface CalibrationMeasurement {
+  shape: ModelShape;
+  settings: EstimateSettings;
+  peakRssMB: number;
+  /** Wall time of the whole command (set-up, steps, checkpoint), seconds. */
+  wallS: number;
+  stepMs: number[];
+  rolloutMs: number[];
+  rolloutTokens: number[];
+  updateMs: number[];
+  /** Tokens (prompt + completion) of the sequences each step's update trained on. */
+  trainTokens: number[];
+}
+
+/** The fitted coefficients (bench/results/preflight-calibration.json). */
+export interface Calibration {
+  /** Fixed runtime, MB. */
+  baseMB: number;
+  /** Float32 copies of the base weights. */
+  weightCopies: number;
+  /** Bytes per padded position per layer-unit (4·dim + 3·ffn + 2·heads·seqLen floats). */
+  layerActivationBytes: number;
+  /** Bytes per padded position per vocabulary entry. */
+  vocabActivationBytes: number;
+  /** Rollout: ms per generated token = rolloutMsPerToken + rolloutMsPerTokenPerGB × file GB. */
+  rolloutMsPerToken: number;
+  rolloutMsPerTokenPerGB: number;
+  /** Update: ms per trained token = updateMsPerToken + updateMsPerTokenPerMParam × parameters / 1e6. */
+  updateMsPerToken: number;
+  updateMsPerTokenPerMParam: number;
+  /** Set-up before the first step: setupS + setupSPerMParam × parameters / 1e6. */
+  setupS: number;
+  setupSPerMParam: number;
+}
+
+/**
+ * Fitted by `npm run bench -- preflight --fit` on a 2-core VM (Node 20, onnxruntime-node 1.30,
+ * node-llama-cpp 3.21.1); the points and the fit's error are in
+ * bench/results/preflight-calibration.json. Re-fit when the training engine's memory changes.
+ */
+export const CALIBRATION: Calibration = {
+  baseMB: 300,
+  weightCopies: 8,
+  layerActivationBytes: 16,
+  vocabActivationBytes: 16,
+  rolloutMsPerToken: 1,
+  rolloutMsPerTokenPerGB: 10,
+  updateMsPerToken: 1,
+  updateMsPerTokenPerMParam: 0.05,
+  setupS: 2,
+  setupSPerMParam: 0.3,
+};
+
+/** Mirrors DEFAULT_PARALLEL in rollout/rollout-engine.ts (not imported: that module loads node-llama-cpp). */
+export const ROLLOUT_PARALLEL = 8;
+/** Mirrors contextSizeFor in rollout/rollout-engine.ts: powers of two from 256, capped by the model's context. */
+function rolloutContextSize(tokens: number, limit: number): number {
+  let size = 256;
+  while (size < tokens) size *= 2;
+  return Math.max(tokens, Math.min(size, limit));
+}
+
+const MB = 2 ** 20;
+
+/** Memory terms of an estimate, MB. */
+export interface MemoryEstimate {
+  totalMB: number;
+  runtimeMB: number;
+  weightsMB: number;
+  llamaMB: number;
+  kvCacheMB: number;
+  loraMB: number;
+  activationsMB: number;
+}
+
+/** Time terms of an estimate. */
+export interface TimeEstimate {
+  setupSeconds: number;
+  rolloutSeconds: number;
+  updateSeconds: number;
+  stepSeconds: number;
+}
+
+/** A run's estimated peak memory and time per step. */
+export interface RunEstimate {
+  memory: MemoryEstimate;
+  time: TimeEstimate;
+  /** Padded positions of the largest micro-batch of a full update. */
+  microBatchPositions: number;
+}
+
+/** Layer-units per padded position (see Calibration.layerActivationBytes). */
+function layerUnits(shape: ModelShape, seqLen: number): number {
+  return shape.layers * (4 * shape.dim + 3 * shape.ffn + 2 * shape.heads * seqLen);
+}
+
+/** The padded positions of the largest micro-batch: whole sequences up to the budget, at least one. */
+export function microBatchPositions(sequences: number, seqLen: number, budget: number): number {
+  const perBatch = Math.max(1, Math.floor(budget / seqLen));
+  return Math.min(sequences, perBatch) * seqLen;
+}
+
+/** LoRA A and B over every layer's targets, as parameter count. */
+function loraParameters(shape: ModelShape, rank: number, targets: number): number {
+  const kv = shape.kvHeads * shape.headDim;
+  const q = shape.heads * shape.headDim;
+  // in + out per projection: q, k, v, o, gate, up, down.
+  const perTarget = [shape.dim + q, shape.dim + kv, shape.dim + kv, q + shape.dim, shape.dim + shape.ffn, shape.dim + shape.ffn, shape.ffn + shape.dim];
+  const used = perTarget.slice(0, targets).reduce((a, b) => a + b, 0);
+  return shape.layers * rank * used;
+}
+
+/** Estimate a run's peak memory (MB) and time per step with the given coefficients. */
+export function estimateRun(shape: ModelShape, s: EstimateSettings, c: Calibration = CALIBRATION, updatePositions?: number): RunEstimate {
+  const seqLen = s.promptTokens + s.maxTokens;
+  const sequences = s.batchSize * s.groupSize;
+  const positions = updatePositions ?? microBatchPositions(sequences, seqLen, s.microBatchTokens);
+  const trainers = (s.klCoef ?? 0) > 0 ? 2 : 1;
+  // The JS copy is one of the fitted copies; a reference trainer adds the others again.
+  const weightsMB = (4 * shape.parameters * (c.weightCopies + (trainers - 1) * Math.max(0, c.weightCopies - 1))) / MB;
+  const llamaMB = shape.fileBytes / MB;
+  const ctx = rolloutContextSize(seqLen, shape.contextLength);
+  const kvCacheMB = ((s.parallel ?? ROLLOUT_PARALLEL) * ctx * shape.layers * 2 * shape.kvHeads * shape.headDim * 2) / MB;
+  // Parameters, AdamW's two moments and a gradient, float32.
+  const loraMB = (loraParameters(shape, s.loraRank, s.loraTargets ?? 7) * 4 * 4) / MB;
+  const activationsMB = (positions * (c.layerActivationBytes * layerUnits(shape, seqLen) + c.vocabActivationBytes * shape.vocab)) / MB;
+  const runtimeMB = c.baseMB;
+  const totalMB = runtimeMB + weightsMB + llamaMB + kvCacheMB + loraMB + activationsMB;
+  const rolloutSeconds = (sequences * s.maxTokens * (c.rolloutMsPerToken + (c.rolloutMsPerTokenPerGB * shape.fileBytes) / 2 ** 30)) / 1000;
+  const updateSeconds = (sequences * seqLen * (c.updateMsPerToken + (c.updateMsPerTokenPerMParam * shape.parameters) / 1e6)) / 1000;
+  const setupSeconds = c.setupS + (c.setupSPerMParam * shape.parameters) / 1e6;
+  return {
+    memory: { totalMB, runtimeMB, weightsMB, llamaMB, kvCacheMB, loraMB, activationsMB },
+    time: { setupSeconds, rolloutSeconds, updateSeconds, stepSeconds: rolloutSeconds + updateSeconds },
+    microBatchPositions: positions,
+  };
+}
+
+/** Least squares of A·x ≈ y (normal equations; the systems here are 2 × 2 to 4 × 4). */
+function leastSquares(rows: number[][], y: number[]): number[] {
+  const n = rows[0]!.length;
+  const ata = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => rows.reduce((a, r) => a + r[i]! * r[j]!, 0)));
+  const aty = Array.from({ length: n }, (_, i) => rows.reduce((a, r, k) => a + r[i]! * y[k]!, 0));
+  // Gaussian elimination with partial pivoting.
+  for (let col = 0; col < n; col++) {
+    let pivot = col;
+    for (let r = col + 1; r < n; r++) if (Math.abs(ata[r]![col]!) > Math.abs(ata[pivot]![col]!)) pivot = r;
+    [ata[col], ata[pivot]] = [ata[pivot]!, ata[col]!];
+    [aty[col], aty[pivot]] = [aty[pivot]!, aty[col]!];
+    for (let r = col + 1; r < n; r++) {
+      const f = ata[r]![col]! / ata[col]![col]!;
+      for (let k = col; k < n; k++) ata[r]![k]! -= f * ata[col]![k]!;
+      aty[r]! -= f * aty[col]!;
+    }
+  }
+  const x = new Array<number>(n).fill(0);
+  for (let r = n - 1; r >= 0; r--) x[r] = (aty[r]! - ata[r]!.slice(r + 1).reduce((a, v, k) => a + v * x[r + 1 + k]!, 0)) / ata[r]![r]!;
+  return x;
+}
+
+/**
+ * Fit the coefficients to calibration runs. Memory: runtime, weight copies and the two
+ * activation coefficients by least squares on relative error (each row divided by its
+ * measurement, so a 300 MB run counts as much as a 6 GB one), with the fixed terms (llama.cpp's
+ * file and KV caches, LoRA state) subtracted first and activations at the positions the update
+ * actually trained on. Time: rollout ms per token and update ms per token, linear in size.
+ */
+export function fitCalibration(points: readonly CalibrationMeasurement[]): Calibration {
+  const zero: Calibration = { baseMB: 0, weightCopies: 0, layerActivationBytes: 0, vocabActivationBytes: 0, rolloutMsPerToken: 0, rolloutMsPerTokenPerGB: 0, updateMsPerToken: 0, updateMsPerTokenPerMParam: 0, setupS: 0, setupSPerMParam: 0 };
+  const rows: number[][] = [];
+  const y: number[] = [];
+  for (const p of points) {
+    const trained = Math.max(...p.trainTokens);
+    const seqLen = p.settings.promptTokens + p.settings.maxTokens;
+    const positions = Math.min(trained, Math.max(seqLen, p.settings.microBatchTokens));
+    const fixed = estimateRun(p.shape, p.settings, zero, positions).memory.totalMB;
+    const w = 1 / p.peakRssMB;
+    rows.push([1, (4 * p.shape.parameters) / MB, (positions * layerUnits(p.shape, seqLen)) / MB, (positions * p.shape.vocab) / MB].map((v) => v * w));
+    y.push((p.peakRssMB - fixed) * w);
+  }
+  const [baseMB, weightCopies, layerActivationBytes, vocabActivationBytes] = leastSquares(rows, y) as [number, number, number, number];
+  const perToken = (ms: number[], tokens: number[]): number => ms.reduce((a, b) => a + b, 0) / Math.max(1, tokens.reduce((a, b) => a + b, 0));
+  const [rolloutMsPerToken, rolloutMsPerTokenPerGB] = leastSquares(points.map((p) => [1, p.shape.fileBytes / 2 ** 30]), points.map((p) => perToken(p.rolloutMs, p.rolloutTokens))) as [number, number];
+  const [updateMsPerToken, updateMsPerTokenPerMParam] = leastSquares(points.map((p) => [1, p.shape.parameters / 1e6]), points.map((p) => perToken(p.updateMs, p.trainTokens))) as [number, number];
+  const [setupS, setupSPerMParam] = leastSquares(points.map((p) => [1, p.shape.parameters / 1e6]), points.map((p) => p.wallS - p.stepMs.reduce((a, b) => a + b, 0) / 1000)) as [number, number];
+  return { baseMB, weightCopies, layerActivationBytes, vocabActivationBytes, rolloutMsPerToken, rolloutMsPerTokenPerGB, updateMsPerToken, updateMsPerTokenPerMParam, setupS, setupSPerMParam };
+}
+
+/** The shape of a read GGUF file (llama / qwen2 / qwen3 keys; head width from key_length or dim / heads). */
+export function modelShape(file: GgufFile): ModelShape {
+  const arch = metaString(file, Keys.general.architecture, "llama");
+  const a = (t: string): string => archKey(t, arch);
+  const dim = metaNumber(file, a(Keys.llm.embeddingLength));
+  const heads = metaNumber(file, a(Keys.attention.headCount));
+  return {
+    parameters: file.tensors.reduce((n, t) => n + t.elements, 0),
+    fileBytes: file.fileSize,
+    layers: metaNumber(file, a(Keys.llm.blockCount)),
+    dim,
+    ffn: metaNumber(file, a(Keys.llm.feedForwardLength)),
+    heads,
+    kvHeads: metaNumber(file, a(Keys.attention.headCountKv), heads),
+    headDim: metaNumber(file, a(Keys.attention.keyLength), Math.floor(dim / heads)),
+    vocab: metaArray(file, Keys.tokenizer.tokens)?.value.length ?? 0,
+    contextLength: metaNumber(file, a(Keys.llm.contextLength), 4096),
+  };
+}
+
+/** The shape of the GGUF model at `path` (reads the header and tensor table). */
+export function readModelShape(path: string): ModelShape {
+  return modelShape(readGguf(path));
+}
+
+/** The shape from a model summary plus its file (the summary lacks the feed-forward width). */
+export function shapeFromModelInfo(info: ModelInfo): ModelShape {
+  return readModelShape(info.path);
+}

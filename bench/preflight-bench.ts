@@ -5,16 +5,17 @@
 // metrics.jsonl. Points marked `fit` determine the estimate's coefficients (`--fit` prints the
 // least-squares fit); the others are held out and only compared.
 //
-//   npm run bench -- preflight [--points a,b] [--from FILE] [--fit]
+//   npm run bench -- preflight [--points a,b] [--from FILE[,FILE…]] [--fit]
 //
-// `--from` re-uses the measurements of an earlier result (only the estimates are recomputed).
+// `--from` re-uses the measurements of earlier results (only the estimates are recomputed);
+// `--fit` prints the coefficients fitted to the `fit` points (copy them into CALIBRATION).
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { estimateRun, fitCalibration, readModelShape, type CalibrationMeasurement } from "../src-main/engine/memory-estimate.js";
+import { CALIBRATION, estimateRun, fitCalibration, readModelShape, type CalibrationMeasurement } from "../src-main/engine/memory-estimate.js";
 import { writeResult } from "./write-result.js";
 
 const CLI = fileURLToPath(new URL("../out/main/cli.js", import.meta.url));
@@ -35,9 +36,9 @@ export const POINTS: CalibrationPoint[] = [
   { name: "23M", fit: true, model: [...QWEN, "--layers", "8", "--dim", "512", "--heads", "8", "--kv-heads", "2", "--ffn", "1408"], train: { batch: 2, group: 4, maxTokens: 32 } },
   { name: "73M", fit: true, model: [...QWEN, "--layers", "12", "--dim", "768", "--heads", "12", "--kv-heads", "2", "--ffn", "2048"], train: { batch: 2, group: 4, maxTokens: 32 } },
   { name: "181M", fit: true, model: [...QWEN, "--layers", "16", "--dim", "1024", "--heads", "16", "--kv-heads", "4", "--ffn", "2816"], train: { batch: 2, group: 4, maxTokens: 32 } },
-  { name: "23M-tokens", fit: true, model: [...QWEN, "--layers", "8", "--dim", "512", "--heads", "8", "--kv-heads", "2", "--ffn", "1408"], train: { batch: 8, group: 8, maxTokens: 128 } },
-  { name: "23M-vocab32k", fit: true, model: [...QWEN, "--layers", "8", "--dim", "512", "--heads", "8", "--kv-heads", "2", "--ffn", "1408", "--vocab-size", "32000"], train: { batch: 4, group: 8, maxTokens: 64 } },
-  { name: "73M-vocab16k-heldout", fit: false, model: [...QWEN, "--layers", "12", "--dim", "768", "--heads", "12", "--kv-heads", "2", "--ffn", "2048", "--vocab-size", "16000"], train: { batch: 4, group: 4, maxTokens: 96, loraRank: 32, microBatchTokens: 2048 } },
+  { name: "23M-tokens", fit: true, model: [...QWEN, "--layers", "8", "--dim", "512", "--heads", "8", "--kv-heads", "2", "--ffn", "1408"], train: { batch: 4, group: 8, maxTokens: 128 } },
+  { name: "23M-vocab32k", fit: true, model: [...QWEN, "--layers", "8", "--dim", "512", "--heads", "8", "--kv-heads", "2", "--ffn", "1408", "--vocab", "bytes", "--vocab-size", "32000"], train: { batch: 4, group: 8, maxTokens: 64 } },
+  { name: "73M-vocab16k-heldout", fit: false, model: [...QWEN, "--layers", "12", "--dim", "768", "--heads", "12", "--kv-heads", "2", "--ffn", "2048", "--vocab", "bytes", "--vocab-size", "16000"], train: { batch: 4, group: 4, maxTokens: 96, loraRank: 32, microBatchTokens: 2048 } },
 ];
 
 /**
@@ -90,7 +91,8 @@ export async function preflightBench(argv: string[]): Promise<string> {
   const { values } = parseArgs({ args: argv, options: { points: { type: "string" }, from: { type: "string" }, fit: { type: "boolean", default: false } } });
   let measured: (CalibrationMeasurement & { name: string; fit: boolean })[];
   if (values.from) {
-    measured = (JSON.parse(readFileSync(values.from, "utf8")) as { points: (CalibrationMeasurement & { name: string; fit: boolean })[] }).points;
+    // Several files (comma-separated) are merged: points measured in separate sessions.
+    measured = values.from.split(",").flatMap((f) => (JSON.parse(readFileSync(f, "utf8")) as { points: (CalibrationMeasurement & { name: string; fit: boolean })[] }).points);
   } else {
     const wanted = values.points ? new Set(values.points.split(",")) : null;
     const dir = mkdtempSync(join(tmpdir(), "metis-preflight-"));
@@ -98,8 +100,17 @@ export async function preflightBench(argv: string[]): Promise<string> {
       const dataset = join(dir, "calibration.jsonl");
       const promptTokens = calibrationDataset(dataset);
       measured = [];
+      // Each point is appended as it is measured: a later failure loses nothing.
+      const partial = fileURLToPath(new URL(`./results/preflight-partial-${new Date().toISOString().replace(/[:.]/g, "-")}.jsonl`, import.meta.url));
       for (const p of POINTS.filter((x) => !wanted || wanted.has(x.name))) {
-        const m = measure(p, dir, dataset, promptTokens);
+        let m: ReturnType<typeof measure>;
+        try {
+          m = measure(p, dir, dataset, promptTokens);
+        } catch (e) {
+          console.error(`${p.name}: ${(e as Error).message}`);
+          continue;
+        }
+        appendFileSync(partial, JSON.stringify(m) + "\n");
         console.log(`${m.name}: ${(m.shape.parameters / 1e6).toFixed(1)}M params, peak RSS ${m.peakRssMB.toFixed(0)} MB, steps ${m.stepMs.map((s) => s.toFixed(0)).join(" / ")} ms, train tokens ${m.trainTokens.join(" / ")}`);
         measured.push(m);
       }
@@ -108,10 +119,21 @@ export async function preflightBench(argv: string[]): Promise<string> {
     }
   }
   if (values.fit) console.log(JSON.stringify(fitCalibration(measured.filter((m) => m.fit)), null, 2));
+  // The pre-flight's estimate (a full update at the worst-case lengths) and the estimate at the
+  // positions the update actually trained on (what the fit sees).
   const points = measured.map((m) => {
     const e = estimateRun(m.shape, m.settings);
-    return { ...m, estimate: { peakRssMB: e.memory.totalMB, stepSeconds: e.time.stepSeconds }, rssError: e.memory.totalMB / m.peakRssMB - 1 };
+    const seqLen = m.settings.promptTokens + m.settings.maxTokens;
+    const atMeasured = estimateRun(m.shape, m.settings, undefined, Math.min(Math.max(...m.trainTokens), Math.max(seqLen, m.settings.microBatchTokens)));
+    const seconds = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length / 1000;
+    return {
+      ...m,
+      estimate: { peakRssMB: e.memory.totalMB, peakRssMBAtMeasuredTokens: atMeasured.memory.totalMB, stepSeconds: e.time.stepSeconds, stepSecondsAtMeasuredTokens: atMeasured.time.stepSeconds, setupSeconds: e.time.setupSeconds },
+      measuredStepSeconds: seconds(m.stepMs),
+      rssError: e.memory.totalMB / m.peakRssMB - 1,
+      rssErrorAtMeasuredTokens: atMeasured.memory.totalMB / m.peakRssMB - 1,
+    };
   });
-  for (const p of points) console.log(`${p.name.padEnd(22)} ${p.fit ? "fit " : "held"} measured ${p.peakRssMB.toFixed(0).padStart(6)} MB  estimated ${p.estimate.peakRssMB.toFixed(0).padStart(6)} MB  (${(p.rssError * 100).toFixed(1)} %)`);
-  return writeResult("preflight", { points });
+  for (const p of points) console.log(`${p.name.padEnd(22)} ${p.fit ? "fit " : "held"} measured ${p.peakRssMB.toFixed(0).padStart(6)} MB  estimated ${p.estimate.peakRssMB.toFixed(0).padStart(6)} MB (${(p.rssError * 100).toFixed(1)} %), at measured tokens ${p.estimate.peakRssMBAtMeasuredTokens.toFixed(0).padStart(6)} MB (${(p.rssErrorAtMeasuredTokens * 100).toFixed(1)} %)  step ${p.measuredStepSeconds.toFixed(1)} s, estimated ${p.estimate.stepSecondsAtMeasuredTokens.toFixed(1)} s (worst case ${p.estimate.stepSeconds.toFixed(1)} s)`);
+  return writeResult("preflight", { calibration: CALIBRATION, points });
 }

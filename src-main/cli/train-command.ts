@@ -60,8 +60,9 @@ export function preflightLines(r: PreflightReport): string {
   const m = r.memory.estimate.memory;
   const t = r.memory.estimate.time;
   const gb = (mb: number): string => `${(mb / 1024).toFixed(1)} GB`;
+  const secs = (x: number): string => (x < 10 ? `${x.toFixed(1)} s` : formatDuration(x));
   const lines = [
-    `pre-flight: memory ≈ ${gb(m.totalMB)} at peak (weights ${gb(m.weightsMB + m.llamaMB)}, update activations ${gb(m.activationsMB)}) of ${gb(r.memory.availableMB)} available; set-up ≈ ${formatDuration(t.setupSeconds)}, ≈ ${formatDuration(t.stepSeconds)} per step at most (rollouts ${formatDuration(t.rolloutSeconds)}, update ${formatDuration(t.updateSeconds)})`,
+    `pre-flight: memory ≈ ${gb(m.totalMB)} at peak (weights ${gb(m.weightsMB + m.llamaMB)}, update activations ${gb(m.activationsMB)}) of ${gb(r.memory.availableMB)} available; set-up ≈ ${secs(t.setupSeconds)}, ≈ ${secs(t.stepSeconds)} per step at most (rollouts ${secs(t.rolloutSeconds)}, update ${secs(t.updateSeconds)})`,
   ];
   const b = r.baseline;
   if (b) lines.push(`pre-flight: baseline ${b.prompts} prompts × ${b.samplesPerPrompt}: pass ${(b.passRate * 100).toFixed(0)} %, mean reward ${b.meanReward.toFixed(3)}, ${b.zeroVarianceGroups}/${b.prompts} groups without variance (${b.seconds.toFixed(1)} s)`);

@@ -43,6 +43,16 @@ describe("memory check", () => {
     for (const s of check.suggestions) expect(check.message).toContain(s);
   });
 
+  it("suggests settings together when no one setting is enough", () => {
+    const huge = { ...settings, batchSize: 1024, groupSize: 256, maxTokens: 8192, microBatchTokens: 1_048_576 };
+    // Room for the model and a small update, whatever the calibration's coefficients.
+    const small = checkMemory(shape, { ...settings, batchSize: 2, groupSize: 2, maxTokens: 64, microBatchTokens: 512 }, { availableMB: 1e9, totalMB: 1e9 }).estimate.memory.totalMB;
+    const check = checkMemory(shape, huge, { availableMB: small * 1.5, totalMB: small * 2 });
+    expect(check.fits).toBe(false);
+    expect(check.suggestions).toHaveLength(1);
+    expect(check.message).toMatch(/These settings would fit: together: .*Micro-batch tokens 1048576 → \d+ \(--micro-batch-tokens \d+\)/);
+  });
+
   it("says when no setting helps: the weights alone are too large", () => {
     const check = checkMemory(shape, settings, { availableMB: 1000, totalMB: 2000 });
     expect(check.fits).toBe(false);

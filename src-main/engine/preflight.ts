@@ -139,13 +139,27 @@ export function checkMemory(shape: ModelShape, settings: EstimateSettings, memor
       if (v !== settings[k.key] && estimateRun(shape, { ...settings, [k.key]: v }).memory.totalMB <= limit) suggestions.push(`${k.label} ${settings[k.key]} → ${v} (${k.cli} ${v})`);
     }
   }
+  // No one setting is enough: halve them in turn, together, until it fits (or none can go lower).
+  if (!fits && suggestions.length === 0) {
+    const together = { ...settings };
+    const over = (): boolean => estimateRun(shape, together).memory.totalMB > limit;
+    for (let moved = true; over() && moved; ) {
+      moved = false;
+      for (const k of KNOBS) {
+        if (!over() || together[k.key] <= k.min) continue;
+        together[k.key] = Math.max(k.min, Math.floor(together[k.key] / 2));
+        moved = true;
+      }
+    }
+    if (!over()) suggestions.push(`together: ${KNOBS.filter((k) => together[k.key] !== settings[k.key]).map((k) => `${k.label} ${settings[k.key]} → ${together[k.key]} (${k.cli} ${together[k.key]})`).join(", ")}`);
+  }
   const m = estimate.memory;
   const message = fits
     ? null
     : `This run needs about ${GB(m.totalMB)} of memory (model weights ${GB(m.weightsMB + m.llamaMB)}, update activations ${GB(m.activationsMB)}, the rest ${GB(m.runtimeMB + m.kvCacheMB + m.loraMB)}); ${GB(memory.availableMB)} is available (${GB(memory.totalMB)} in all), so it would swap or be killed. ` +
       (suggestions.length > 0
-        ? `Any one of these would fit: ${suggestions.join("; ")}. `
-        : `No single setting brings it under: the model's weights alone need ${GB(m.runtimeMB + m.weightsMB + m.llamaMB)}; use a smaller model or a machine with more memory. `) +
+        ? `${suggestions[0]!.startsWith("together") ? "These settings" : "Any one of these"} would fit: ${suggestions.join("; ")}. `
+        : `No setting brings it under: the model's weights alone need ${GB(m.runtimeMB + m.weightsMB + m.llamaMB)}; use a smaller model or a machine with more memory. `) +
       "If you know better, start anyway (--force, or the confirmation at New run).";
   return { estimate, availableMB: memory.availableMB, totalMB: memory.totalMB, fits, suggestions, message };
 }

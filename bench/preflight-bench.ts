@@ -38,6 +38,7 @@ export const POINTS: CalibrationPoint[] = [
   { name: "181M", fit: true, model: [...QWEN, "--layers", "16", "--dim", "1024", "--heads", "16", "--kv-heads", "4", "--ffn", "2816"], train: { batch: 2, group: 4, maxTokens: 32 } },
   { name: "23M-tokens", fit: true, model: [...QWEN, "--layers", "8", "--dim", "512", "--heads", "8", "--kv-heads", "2", "--ffn", "1408"], train: { batch: 4, group: 8, maxTokens: 128 } },
   { name: "23M-vocab32k", fit: true, model: [...QWEN, "--layers", "8", "--dim", "512", "--heads", "8", "--kv-heads", "2", "--ffn", "1408", "--vocab", "bytes", "--vocab-size", "32000"], train: { batch: 4, group: 8, maxTokens: 64 } },
+  { name: "73M-update-heldout", fit: false, model: [...QWEN, "--layers", "12", "--dim", "768", "--heads", "12", "--kv-heads", "2", "--ffn", "2048"], train: { batch: 2, group: 8, maxTokens: 64, microBatchTokens: 1024 } },
   { name: "73M-vocab16k-heldout", fit: false, model: [...QWEN, "--layers", "12", "--dim", "768", "--heads", "12", "--kv-heads", "2", "--ffn", "2048", "--vocab", "bytes", "--vocab-size", "16000"], train: { batch: 4, group: 4, maxTokens: 96, loraRank: 32, microBatchTokens: 2048 } },
 ];
 

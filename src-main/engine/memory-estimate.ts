@@ -3,14 +3,19 @@
 // `metis train` runs on factory models (`npm run bench -- preflight`, the table in
 // bench/results/preflight-calibration.json); the terms follow what the process holds:
 //   - a fixed runtime (Node, ONNX Runtime, llama.cpp, the sandbox pool);
-//   - the base weights in float32, held several times over (the JS copy and each ONNX session's
-//     initializers: forward, step and outputs programs), fitted as a number of copies;
+//   - the base weights in float32, held several times over: while the ONNX sessions are built
+//     (the JS copy, each program's serialized model and each session's initializers: forward,
+//     step and outputs), fitted as a number of copies, and fewer once they are built (the JS copy
+//     and three sessions' initializers: 4, from the code, not fitted);
 //   - llama.cpp's model (the GGUF file, mapped and read whole while decoding) and its contexts'
 //     KV caches (F16, one context per parallel sequence);
 //   - the LoRA parameters with their AdamW moments and gradients;
 //   - the update's activations: per padded position of the largest micro-batch, a per-layer
 //     share (hidden width, feed-forward width, attention scores over the sequence) and the
 //     LM head's logits over the vocabulary.
+// The peak is the larger of the set-up peak (weights while the sessions are built) and the
+// update's (resident weights plus activations): a 358M model with a small batch peaks while it
+// builds its sessions, a small model with a large batch during the update.
 import { Keys, archKey } from "../gguf/constants.js";
 import { metaArray, metaNumber, metaString } from "../gguf/metadata.js";
 import { readGguf, type GgufFile } from "../gguf/reader.js";
@@ -67,7 +72,9 @@ export interface CalibrationMeasurement {
 export interface Calibration {
   /** Fixed runtime, MB. */
   baseMB: number;
-  /** Float32 copies of the base weights. */
+  /** Float32 copies of the base weights at the set-up peak (fitted). */
+  setupWeightCopies: number;
+  /** Float32 copies of the base weights held once the sessions are built (the JS copy and three sessions'). */
   weightCopies: number;
   /** Bytes per padded position per layer-unit (4·dim + 3·ffn + 2·heads·seqLen floats). */
   layerActivationBytes: number;
@@ -90,16 +97,17 @@ export interface Calibration {
  * bench/results/preflight-calibration.json. Re-fit when the training engine's memory changes.
  */
 export const CALIBRATION: Calibration = {
-  baseMB: 300,
-  weightCopies: 8,
-  layerActivationBytes: 16,
-  vocabActivationBytes: 16,
-  rolloutMsPerToken: 1,
-  rolloutMsPerTokenPerGB: 10,
-  updateMsPerToken: 1,
-  updateMsPerTokenPerMParam: 0.05,
-  setupS: 2,
-  setupSPerMParam: 0.3,
+  baseMB: 178,
+  setupWeightCopies: 7.84,
+  weightCopies: 4,
+  layerActivationBytes: 16.6,
+  vocabActivationBytes: 60.1,
+  rolloutMsPerToken: 0.45,
+  rolloutMsPerTokenPerGB: 231,
+  updateMsPerToken: 5.1,
+  updateMsPerTokenPerMParam: 0.134,
+  setupS: 4.0,
+  setupSPerMParam: 0.48,
 };
 
 /** Mirrors DEFAULT_PARALLEL in rollout/rollout-engine.ts (not imported: that module loads node-llama-cpp). */
@@ -117,7 +125,10 @@ const MB = 2 ** 20;
 export interface MemoryEstimate {
   totalMB: number;
   runtimeMB: number;
+  /** Weights held while the update runs (float32 copies). */
   weightsMB: number;
+  /** Weights at the set-up peak, while the sessions are built. */
+  setupMB: number;
   llamaMB: number;
   kvCacheMB: number;
   loraMB: number;
@@ -168,7 +179,10 @@ export function estimateRun(shape: ModelShape, s: EstimateSettings, c: Calibrati
   const positions = updatePositions ?? microBatchPositions(sequences, seqLen, s.microBatchTokens);
   const trainers = (s.klCoef ?? 0) > 0 ? 2 : 1;
   // The JS copy is one of the fitted copies; a reference trainer adds the others again.
-  const weightsMB = (4 * shape.parameters * (c.weightCopies + (trainers - 1) * Math.max(0, c.weightCopies - 1))) / MB;
+  const W = (4 * shape.parameters) / MB;
+  const weightsMB = W * (c.weightCopies + (trainers - 1) * Math.max(0, c.weightCopies - 1));
+  // A reference trainer is built after the policy's, whose sessions are then resident.
+  const setupMB = W * (c.setupWeightCopies + (trainers - 1) * Math.max(0, c.weightCopies - 1));
   const llamaMB = shape.fileBytes / MB;
   const ctx = rolloutContextSize(seqLen, shape.contextLength);
   const kvCacheMB = ((s.parallel ?? ROLLOUT_PARALLEL) * ctx * shape.layers * 2 * shape.kvHeads * shape.headDim * 2) / MB;
@@ -176,12 +190,12 @@ export function estimateRun(shape: ModelShape, s: EstimateSettings, c: Calibrati
   const loraMB = (loraParameters(shape, s.loraRank, s.loraTargets ?? 7) * 4 * 4) / MB;
   const activationsMB = (positions * (c.layerActivationBytes * layerUnits(shape, seqLen) + c.vocabActivationBytes * shape.vocab)) / MB;
   const runtimeMB = c.baseMB;
-  const totalMB = runtimeMB + weightsMB + llamaMB + kvCacheMB + loraMB + activationsMB;
+  const totalMB = runtimeMB + llamaMB + kvCacheMB + loraMB + Math.max(setupMB, weightsMB + activationsMB);
   const rolloutSeconds = (sequences * s.maxTokens * (c.rolloutMsPerToken + (c.rolloutMsPerTokenPerGB * shape.fileBytes) / 2 ** 30)) / 1000;
   const updateSeconds = (sequences * seqLen * (c.updateMsPerToken + (c.updateMsPerTokenPerMParam * shape.parameters) / 1e6)) / 1000;
   const setupSeconds = c.setupS + (c.setupSPerMParam * shape.parameters) / 1e6;
   return {
-    memory: { totalMB, runtimeMB, weightsMB, llamaMB, kvCacheMB, loraMB, activationsMB },
+    memory: { totalMB, runtimeMB, weightsMB, setupMB, llamaMB, kvCacheMB, loraMB, activationsMB },
     time: { setupSeconds, rolloutSeconds, updateSeconds, stepSeconds: rolloutSeconds + updateSeconds },
     microBatchPositions: positions,
   };
@@ -209,32 +223,58 @@ function leastSquares(rows: number[][], y: number[]): number[] {
   return x;
 }
 
+/** A calibration run's fixed terms and the inputs of the fitted ones. */
+function fitInputs(p: CalibrationMeasurement): { fixedMB: number; weightsMB: number; layerMB: number; vocabMB: number } {
+  const zero: Calibration = { baseMB: 0, setupWeightCopies: 0, weightCopies: 0, layerActivationBytes: 0, vocabActivationBytes: 0, rolloutMsPerToken: 0, rolloutMsPerTokenPerGB: 0, updateMsPerToken: 0, updateMsPerTokenPerMParam: 0, setupS: 0, setupSPerMParam: 0 };
+  const trained = Math.max(...p.trainTokens);
+  const seqLen = p.settings.promptTokens + p.settings.maxTokens;
+  // The update's positions as trained (not the worst case the pre-flight assumes).
+  const positions = Math.min(trained, Math.max(seqLen, p.settings.microBatchTokens));
+  return {
+    fixedMB: estimateRun(p.shape, p.settings, zero, positions).memory.totalMB,
+    weightsMB: (4 * p.shape.parameters) / MB,
+    layerMB: (positions * layerUnits(p.shape, seqLen)) / MB,
+    vocabMB: (positions * p.shape.vocab) / MB,
+  };
+}
+
 /**
- * Fit the coefficients to calibration runs. Memory: runtime, weight copies and the two
- * activation coefficients by least squares on relative error (each row divided by its
- * measurement, so a 300 MB run counts as much as a 6 GB one), with the fixed terms (llama.cpp's
- * file and KV caches, LoRA state) subtracted first and activations at the positions the update
- * actually trained on. Time: rollout ms per token and update ms per token, linear in size.
+ * Fit the coefficients to calibration runs. Memory: each run peaks either while its sessions are
+ * built (runtime + set-up weight copies) or during its update (runtime + the resident copies,
+ * `resident`, + activations); runs are assigned to the branch the current fit says is larger and
+ * each branch is refitted by least squares on relative error (each row divided by its
+ * measurement, so a 300 MB run counts as much as a 6 GB one), until the assignment settles. The
+ * fixed terms (llama.cpp's file and KV caches, LoRA state) are subtracted first, and activations
+ * counted at the positions the update trained on. Time: ms per rollout token linear in the file
+ * size, ms per trained token and set-up seconds linear in the parameter count.
  */
-export function fitCalibration(points: readonly CalibrationMeasurement[]): Calibration {
-  const zero: Calibration = { baseMB: 0, weightCopies: 0, layerActivationBytes: 0, vocabActivationBytes: 0, rolloutMsPerToken: 0, rolloutMsPerTokenPerGB: 0, updateMsPerToken: 0, updateMsPerTokenPerMParam: 0, setupS: 0, setupSPerMParam: 0 };
-  const rows: number[][] = [];
-  const y: number[] = [];
-  for (const p of points) {
-    const trained = Math.max(...p.trainTokens);
-    const seqLen = p.settings.promptTokens + p.settings.maxTokens;
-    const positions = Math.min(trained, Math.max(seqLen, p.settings.microBatchTokens));
-    const fixed = estimateRun(p.shape, p.settings, zero, positions).memory.totalMB;
-    const w = 1 / p.peakRssMB;
-    rows.push([1, (4 * p.shape.parameters) / MB, (positions * layerUnits(p.shape, seqLen)) / MB, (positions * p.shape.vocab) / MB].map((v) => v * w));
-    y.push((p.peakRssMB - fixed) * w);
+export function fitCalibration(points: readonly CalibrationMeasurement[], resident = CALIBRATION.weightCopies): Calibration {
+  const x = points.map(fitInputs);
+  let c = { baseMB: 200, setupWeightCopies: 8, layerActivationBytes: 16, vocabActivationBytes: 16 };
+  const setupPeak = (i: number): number => c.baseMB + c.setupWeightCopies * x[i]!.weightsMB;
+  const updatePeak = (i: number): number => c.baseMB + resident * x[i]!.weightsMB + c.layerActivationBytes * x[i]!.layerMB + c.vocabActivationBytes * x[i]!.vocabMB;
+  for (let iter = 0, previous = ""; iter < 20; iter++) {
+    const setup = points.map((_, i) => i).filter((i) => setupPeak(i) >= updatePeak(i));
+    const update = points.map((_, i) => i).filter((i) => setupPeak(i) < updatePeak(i));
+    const key = setup.join(",");
+    if (key === previous) break;
+    previous = key;
+    if (setup.length >= 2) {
+      const w = (i: number): number => 1 / points[i]!.peakRssMB;
+      const [baseMB, copies] = leastSquares(setup.map((i) => [w(i), x[i]!.weightsMB * w(i)]), setup.map((i) => (points[i]!.peakRssMB - x[i]!.fixedMB) * w(i))) as [number, number];
+      c = { ...c, baseMB, setupWeightCopies: copies };
+    }
+    if (update.length >= 2) {
+      const w = (i: number): number => 1 / points[i]!.peakRssMB;
+      const [layer, vocab] = leastSquares(update.map((i) => [x[i]!.layerMB * w(i), x[i]!.vocabMB * w(i)]), update.map((i) => (points[i]!.peakRssMB - x[i]!.fixedMB - c.baseMB - resident * x[i]!.weightsMB) * w(i))) as [number, number];
+      c = { ...c, layerActivationBytes: layer, vocabActivationBytes: vocab };
+    }
   }
-  const [baseMB, weightCopies, layerActivationBytes, vocabActivationBytes] = leastSquares(rows, y) as [number, number, number, number];
   const perToken = (ms: number[], tokens: number[]): number => ms.reduce((a, b) => a + b, 0) / Math.max(1, tokens.reduce((a, b) => a + b, 0));
   const [rolloutMsPerToken, rolloutMsPerTokenPerGB] = leastSquares(points.map((p) => [1, p.shape.fileBytes / 2 ** 30]), points.map((p) => perToken(p.rolloutMs, p.rolloutTokens))) as [number, number];
   const [updateMsPerToken, updateMsPerTokenPerMParam] = leastSquares(points.map((p) => [1, p.shape.parameters / 1e6]), points.map((p) => perToken(p.updateMs, p.trainTokens))) as [number, number];
   const [setupS, setupSPerMParam] = leastSquares(points.map((p) => [1, p.shape.parameters / 1e6]), points.map((p) => p.wallS - p.stepMs.reduce((a, b) => a + b, 0) / 1000)) as [number, number];
-  return { baseMB, weightCopies, layerActivationBytes, vocabActivationBytes, rolloutMsPerToken, rolloutMsPerTokenPerGB, updateMsPerToken, updateMsPerTokenPerMParam, setupS, setupSPerMParam };
+  return { ...c, weightCopies: resident, rolloutMsPerToken, rolloutMsPerTokenPerGB, updateMsPerToken, updateMsPerTokenPerMParam, setupS, setupSPerMParam };
 }
 
 /** The shape of a read GGUF file (llama / qwen2 / qwen3 keys; head width from key_length or dim / heads). */

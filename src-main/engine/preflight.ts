@@ -156,10 +156,10 @@ export function checkMemory(shape: ModelShape, settings: EstimateSettings, memor
   const m = estimate.memory;
   const message = fits
     ? null
-    : `This run needs about ${GB(m.totalMB)} of memory (model weights ${GB(m.weightsMB + m.llamaMB)}, update activations ${GB(m.activationsMB)}, the rest ${GB(m.runtimeMB + m.kvCacheMB + m.loraMB)}); ${GB(memory.availableMB)} is available (${GB(memory.totalMB)} in all), so it would swap or be killed. ` +
+    : `This run needs about ${GB(m.totalMB)} of memory (model weights ${GB(m.weightsMB + m.llamaMB)}, ${GB(m.setupMB + m.llamaMB)} while the training sessions are built; update activations ${GB(m.activationsMB)}, the rest ${GB(m.runtimeMB + m.kvCacheMB + m.loraMB)}); ${GB(memory.availableMB)} is available (${GB(memory.totalMB)} in all), so it would swap or be killed. ` +
       (suggestions.length > 0
         ? `${suggestions[0]!.startsWith("together") ? "These settings" : "Any one of these"} would fit: ${suggestions.join("; ")}. `
-        : `No setting brings it under: the model's weights alone need ${GB(m.runtimeMB + m.weightsMB + m.llamaMB)}; use a smaller model or a machine with more memory. `) +
+        : `No setting brings it under: the model's weights alone need ${GB(m.runtimeMB + Math.max(m.setupMB, m.weightsMB) + m.llamaMB)}; use a smaller model or a machine with more memory. `) +
       "If you know better, start anyway (--force, or the confirmation at New run).";
   return { estimate, availableMB: memory.availableMB, totalMB: memory.totalMB, fits, suggestions, message };
 }

@@ -6,6 +6,7 @@ export const MemoryEstimateSchema = z.object({
   totalMB: z.number(),
   runtimeMB: z.number(),
   weightsMB: z.number(),
+  setupMB: z.number(),
   llamaMB: z.number(),
   kvCacheMB: z.number(),
   loraMB: z.number(),

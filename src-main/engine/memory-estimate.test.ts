@@ -1,0 +1,71 @@
+// The pre-flight estimate: grows as it should with each setting and with the model's shape, and
+// matches the calibration runs (bench/results/preflight-calibration.json) within the tolerance
+// the README states; the fit recovers coefficients from data it generated.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { CALIBRATION, estimateRun, fitCalibration, type CalibrationMeasurement, type EstimateSettings, type ModelShape } from "./memory-estimate.js";
+
+const shape: ModelShape = { parameters: 358e6, fileBytes: 716e6, layers: 24, dim: 896, ffn: 4864, heads: 14, kvHeads: 2, headDim: 64, vocab: 258, contextLength: 32_768 };
+const settings: EstimateSettings = { batchSize: 2, groupSize: 4, maxTokens: 32, loraRank: 16, microBatchTokens: 8192, promptTokens: 40 };
+const total = (s: Partial<EstimateSettings> = {}, m: Partial<ModelShape> = {}): number => estimateRun({ ...shape, ...m }, { ...settings, ...s }).memory.totalMB;
+
+/** Calibration runs: measured peak RSS against the estimate at the positions each update trained on. */
+interface CalibrationFile {
+  points: (CalibrationMeasurement & { name: string; fit: boolean })[];
+}
+const calibration = JSON.parse(readFileSync(fileURLToPath(new URL("../../bench/results/preflight-calibration.json", import.meta.url)), "utf8")) as CalibrationFile;
+/** The estimate's stated accuracy on the calibration runs, fitted and held out (recorded with them in the calibration file). */
+const ESTIMATE_TOLERANCE = 0.1;
+
+describe("memory estimate", () => {
+  it("grows with batch, group, Max tokens, LoRA rank, vocabulary and parameters", () => {
+    expect(total({ batchSize: 4 })).toBeGreaterThan(total());
+    expect(total({ groupSize: 8 })).toBeGreaterThan(total());
+    expect(total({ maxTokens: 256 })).toBeGreaterThan(total());
+    expect(total({ loraRank: 64 })).toBeGreaterThan(total());
+    expect(total({}, { vocab: 151_936 })).toBeGreaterThan(total() + 100);
+    expect(total({}, { parameters: 2 * shape.parameters })).toBeGreaterThan(total() + 1000);
+    expect(total({ klCoef: 0.1 })).toBeGreaterThan(total() + 1000);
+  });
+
+  it("stops growing with batch × tokens once the micro-batch budget is full, and a smaller budget lowers it", () => {
+    const full = total({ batchSize: 64, maxTokens: 512 });
+    expect(total({ batchSize: 128, maxTokens: 512 })).toBeCloseTo(full, 0);
+    expect(total({ batchSize: 64, maxTokens: 512, microBatchTokens: 2048 })).toBeLessThan(full - 100);
+  });
+
+  it("time per step grows with tokens and model size", () => {
+    const t = (s: Partial<EstimateSettings>, m: Partial<ModelShape> = {}): number => estimateRun({ ...shape, ...m }, { ...settings, ...s }).time.stepSeconds;
+    expect(t({ maxTokens: 64 })).toBeGreaterThan(t({}));
+    expect(t({ batchSize: 4 })).toBeGreaterThan(t({}));
+    expect(t({}, { parameters: 2 * shape.parameters, fileBytes: 2 * shape.fileBytes })).toBeGreaterThan(t({}));
+  });
+
+  it(`matches every calibration run within ${ESTIMATE_TOLERANCE * 100} % (fitted and held-out points)`, () => {
+    expect(calibration.points.some((p) => !p.fit)).toBe(true);
+    for (const p of calibration.points) {
+      const seqLen = p.settings.promptTokens + p.settings.maxTokens;
+      const positions = Math.min(Math.max(...p.trainTokens), Math.max(seqLen, p.settings.microBatchTokens));
+      const estimated = estimateRun(p.shape, p.settings, CALIBRATION, positions).memory.totalMB;
+      expect({ name: p.name, error: Math.abs(estimated / p.peakRssMB - 1) <= ESTIMATE_TOLERANCE }).toEqual({ name: p.name, error: true });
+      // The pre-flight's own estimate (a full update at the longest lengths) does not fall short.
+      expect(estimateRun(p.shape, p.settings).memory.totalMB).toBeGreaterThan(p.peakRssMB * (1 - ESTIMATE_TOLERANCE));
+    }
+  });
+
+  it("the fit recovers the coefficients of data it generated (set-up and update peaks)", () => {
+    const truth = { ...CALIBRATION, baseMB: 250, setupWeightCopies: 7, weightCopies: 4, layerActivationBytes: 30, vocabActivationBytes: 12 };
+    const points: CalibrationMeasurement[] = [100e6, 300e6, 20e6, 50e6].flatMap((parameters, i) => [64, 8192].map((tokens) => {
+      const s = { ...shape, parameters, fileBytes: 2 * parameters, layers: 8 + 4 * i, vocab: i % 2 ? 32_000 : 258 };
+      const set = { ...settings, microBatchTokens: 8192 };
+      const peak = estimateRun(s, set, truth, tokens).memory.totalMB;
+      return { shape: s, settings: set, peakRssMB: peak, wallS: 10, stepMs: [1000], rolloutMs: [500], rolloutTokens: [100], updateMs: [500], trainTokens: [tokens] };
+    }));
+    const fit = fitCalibration(points, 4);
+    expect(fit.baseMB).toBeCloseTo(250, 3);
+    expect(fit.setupWeightCopies).toBeCloseTo(7, 5);
+    expect(fit.layerActivationBytes).toBeCloseTo(30, 3);
+    expect(fit.vocabActivationBytes).toBeCloseTo(12, 3);
+  });
+});

@@ -5,6 +5,7 @@
 // samples in src-main/testing/fixtures, so a clone passes alone. Screenshots go to e2e/artifacts/.
 import { readFileSync, writeFileSync } from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
+import { drop, FIXTURES, plotOf } from "./helpers.js";
 import { serve, type Served } from "./serve.js";
 
 let server: Served;
@@ -14,27 +15,6 @@ test.beforeAll(async () => {
 test.afterAll(() => server.stop());
 
 const shot = (page: Page, name: string) => page.screenshot({ path: `e2e/artifacts/${name}.png`, fullPage: true });
-const FIXTURES = "src-main/testing/fixtures";
-
-/** Drop `files` (name → bytes) on the element with `testId`, as one real drop event. */
-async function drop(page: Page, testId: string, files: Record<string, Buffer>): Promise<void> {
-  const payload = Object.entries(files).map(([name, bytes]) => ({ name, base64: bytes.toString("base64") }));
-  const dataTransfer = await page.evaluateHandle((list) => {
-    const dt = new DataTransfer();
-    for (const f of list) dt.items.add(new File([Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0))], f.name));
-    return dt;
-  }, payload);
-  const zone = page.getByTestId(testId);
-  await zone.dispatchEvent("dragenter", { dataTransfer });
-  await zone.dispatchEvent("dragover", { dataTransfer });
-  await zone.dispatchEvent("drop", { dataTransfer });
-}
-
-/** What a chart's uPlot holds: its series (label, colour, points with a value) and change-marker labels. */
-async function plotOf(page: Page, title: string): Promise<{ series: { label: string; color: string; points: number }[]; markers: string[] }> {
-  const raw = await page.getByTestId(`chart-${title}`).getAttribute("data-plot");
-  return JSON.parse(raw ?? "{\"series\": [], \"markers\": []}") as never;
-}
 
 /** Milliseconds from an input to the next painted frame (two animation frames after the handler ran). */
 async function inputToPaint(page: Page, act: () => Promise<void>): Promise<number> {
@@ -193,14 +173,16 @@ test("a uniform run keeps its scheduler through a learning-rate change, marked l
   await expect(page.getByLabel("Change learning rate")).toHaveValue("0.001");
   await expect(page.getByTestId("run-status")).toHaveText("finished", { timeout: 120_000 });
   await expect(page.locator("span.muted", { hasText: "scheduler uniform" })).toBeVisible();
-  await expect(page.getByLabel("Change scheduler")).toHaveValue("uniform");
+  await expect(page.getByTestId("run-finished-note")).toContainText("it takes no more changes"); // a finished run offers none
   await shot(page, "12-uniform-lr-change");
 
   // Charts follow the window's width.
   const canvasWidth = () => page.getByTestId("chart-Reward").locator("canvas").evaluate((c: HTMLCanvasElement) => c.getBoundingClientRect().width);
   const narrow = await canvasWidth();
   await page.setViewportSize({ width: 1920, height: 1080 });
-  await expect.poll(canvasWidth).toBeGreaterThan(narrow + 200);
+  // At 1920 the grid may add a column rather than widen each chart: the chart follows its card, whatever its new width.
+  await expect.poll(canvasWidth).not.toBe(narrow);
+  expect(await page.getByTestId("chart-Reward").evaluate((host) => Math.abs(host.querySelector("canvas")!.getBoundingClientRect().width - host.clientWidth))).toBeLessThanOrEqual(2);
   await shot(page, "13-live-run-1920");
   await page.setViewportSize({ width: 1280, height: 800 });
 

@@ -4,6 +4,7 @@
 // appears by itself and is still there after a reload (stored with the run); "Try it" shows the
 // base model's and the adapter's completions side by side. Screenshots go to e2e/artifacts/.
 import { expect, test, type Page } from "@playwright/test";
+import { openCellWithSamples } from "./helpers.js";
 import { serve, type Served } from "./serve.js";
 
 let server: Served;
@@ -13,22 +14,6 @@ test.beforeAll(async () => {
 test.afterAll(() => server.stop());
 
 const shot = (page: Page, name: string) => page.screenshot({ path: `e2e/artifacts/${name}.png`, fullPage: true });
-
-/** Click the heatmap's cells of `step` row by row until one opens its completions (a row may not have been rolled out at that step). */
-async function openCellWithSamples(page: Page, step: number): Promise<void> {
-  const heatmap = page.getByTestId("heatmap");
-  const rows = Number(await heatmap.getAttribute("data-rows"));
-  const steps = Number(await heatmap.getAttribute("data-steps"));
-  const box = (await heatmap.boundingBox())!;
-  for (let row = 0; row < rows; row++) {
-    await heatmap.click({ position: { x: ((step - 0.5) / steps) * box.width, y: ((row + 0.5) / rows) * box.height } });
-    await expect(page.getByTestId("step-samples")).toBeVisible();
-    const outcome = page.getByTestId("samples-table").or(page.getByTestId("samples-none"));
-    await expect(outcome).toBeVisible();
-    if (await page.getByTestId("samples-table").isVisible()) return;
-  }
-  throw new Error(`no heatmap row opened completions at step ${step}`);
-}
 
 test("a METIS run with a held-out share: a heatmap cell shows its completions with rewards and advantages; base against adapter at the end, kept after a reload; Try it shows both texts", async ({ page }) => {
   test.setTimeout(300_000);

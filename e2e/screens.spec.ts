@@ -4,6 +4,7 @@
 // an imported dataset is listed under the name of the file dropped.
 import { readFileSync } from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
+import { drop, FIXTURES, plotOf, shots as shotsAs } from "./helpers.js";
 import { serve, type Served } from "./serve.js";
 
 let server: Served;
@@ -12,46 +13,8 @@ test.beforeAll(async () => {
 });
 test.afterAll(() => server.stop());
 
-const FIXTURES = "src-main/testing/fixtures";
-const SIZES = [
-  { width: 1280, height: 800 },
-  { width: 1920, height: 1080 },
-];
-
-/** The page at both sizes, full length; back at 1280×800 after. */
-async function shots(page: Page, name: string): Promise<void> {
-  // The app scrolls inside <main> (the nav stays put): let the document grow instead, so a full-page shot holds every screen whole.
-  const unroll = await page.addStyleTag({ content: ".shell { height: auto !important; min-height: 100vh; } main { overflow: visible !important; }" });
-  for (const size of SIZES) {
-    await page.setViewportSize(size);
-    // Charts follow their card's width through a ResizeObserver: let it run before the shot.
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-    await page.screenshot({ path: `e2e/artifacts/screen-${name}-${size.width}.png`, fullPage: true });
-  }
-  await unroll.evaluate((el) => (el as Element).remove());
-  await page.setViewportSize(SIZES[0]!);
-}
-
-/** Drop `files` (name → bytes) on the element with `testId`, as one real drop event. */
-async function drop(page: Page, testId: string, files: Record<string, Buffer>): Promise<void> {
-  const payload = Object.entries(files).map(([name, bytes]) => ({ name, base64: bytes.toString("base64") }));
-  const dataTransfer = await page.evaluateHandle((list) => {
-    const dt = new DataTransfer();
-    for (const f of list) dt.items.add(new File([Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0))], f.name));
-    return dt;
-  }, payload);
-  const zone = page.getByTestId(testId);
-  for (const type of ["dragenter", "dragover", "drop"]) await zone.dispatchEvent(type, { dataTransfer });
-}
-
-interface Plot {
-  series: { label: string; points: number; smoothed: boolean; rawPoints?: number }[];
-  axes: { x: string; y: string | null };
-  smoothing: number;
-}
-async function plotOf(page: Page, title: string): Promise<Plot> {
-  return JSON.parse((await page.getByTestId(`chart-${title}`).getAttribute("data-plot")) ?? "{}") as Plot;
-}
+/** Every screen at both sizes, as e2e/artifacts/screen-<name>-<width>.png. */
+const shots = (page: Page, name: string): Promise<void> => shotsAs(page, `screen-${name}`);
 
 async function startRun(page: Page, scheduler: RegExp, steps: number, maxTokens = 12): Promise<void> {
   await page.getByRole("button", { name: "New run", exact: true }).click();

@@ -16,6 +16,14 @@ test.beforeAll(async () => {
 });
 test.afterAll(() => server.stop());
 
+/** Start the run on New run; where the baseline sample warns there is nothing to learn, start anyway (the walk is about the screens). */
+async function start(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Start run" }).click();
+  const anyway = page.getByRole("button", { name: "Start anyway" });
+  await expect(anyway.or(page.getByTestId("run-name"))).toBeVisible({ timeout: 60_000 });
+  if (await anyway.isVisible()) await anyway.click();
+}
+
 /** New run with a few short steps on the built-in model and dataset (48 tokens: enough for its tasks to pass sometimes, so curves differ). */
 async function newRun(page: Page, o: { name: string; scheduler: RegExp; steps: number }): Promise<void> {
   await page.getByRole("button", { name: "New run", exact: true }).click();
@@ -101,13 +109,14 @@ test("the whole path: import by drop, map a CSV, a run on a chosen evaluation se
 
   // A METIS run on the built-in dataset, measured on the CSV imported above.
   await newRun(page, { name: "walk metis", scheduler: /METIS — the policy predicts/, steps: 3 });
+  await expect(page.getByRole("radio")).toHaveCount(6 + 2); // six curricula (PCL too) and two presets
   const evalId = await page.getByLabel("Evaluation set").locator("option", { hasText: "sums" }).getAttribute("value");
   await page.getByLabel("Evaluation set").selectOption(evalId!);
   await page.getByLabel("Measure every").fill("1");
   await page.getByLabel("Held-out items").fill("5");
   await page.getByLabel("Held-out samples").fill("2");
   await shots(page, "walk-08-new-run");
-  await page.getByRole("button", { name: "Start run" }).click();
+  await start(page);
   await expect(page.getByTestId("run-name")).toContainText("walk metis", { timeout: 60_000 });
   await expect(page.getByText("evaluated on sums")).toBeVisible();
   await expect(page.getByTestId("run-status")).toHaveText("finished", { timeout: 240_000 });
@@ -153,7 +162,7 @@ test("the whole path: import by drop, map a CSV, a run on a chosen evaluation se
   await page.getByLabel("Group size").fill("3");
   await page.getByLabel("Max tokens").fill("48");
   await page.getByLabel("Evaluation set").selectOption("none");
-  await page.getByRole("button", { name: "Start run" }).click();
+  await start(page);
   await expect(page.getByTestId("run-name")).toContainText("uniform · metis-tiny", { timeout: 60_000 });
   await expect(page.getByTestId("run-status")).toHaveText("finished", { timeout: 120_000 });
   await shots(page, "walk-10-run-uniform");

@@ -253,7 +253,7 @@ export function fitCalibration(points: readonly CalibrationMeasurement[], reside
   let c = { baseMB: 200, setupWeightCopies: 8, layerActivationBytes: 16, vocabActivationBytes: 16 };
   const setupPeak = (i: number): number => c.baseMB + c.setupWeightCopies * x[i]!.weightsMB;
   const updatePeak = (i: number): number => c.baseMB + resident * x[i]!.weightsMB + c.layerActivationBytes * x[i]!.layerMB + c.vocabActivationBytes * x[i]!.vocabMB;
-  for (let iter = 0, previous = ""; iter < 20; iter++) {
+  for (let iter = 0, previous: string | null = null; iter < 20; iter++) {
     const setup = points.map((_, i) => i).filter((i) => setupPeak(i) >= updatePeak(i));
     const update = points.map((_, i) => i).filter((i) => setupPeak(i) < updatePeak(i));
     const key = setup.join(",");

@@ -5,7 +5,7 @@
 // samples in src-main/testing/fixtures, so a clone passes alone. Screenshots go to e2e/artifacts/.
 import { readFileSync, writeFileSync } from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
-import { drop, FIXTURES, plotOf } from "./helpers.js";
+import { drop, FIXTURES, plotOf, startRun } from "./helpers.js";
 import { serve, type Served } from "./serve.js";
 
 let server: Served;
@@ -63,7 +63,7 @@ test("import GSM8K by drag and drop, run METIS on the built-in model, pause, swi
   await page.getByLabel("Group size").fill("4");
   await page.getByLabel("Max tokens").fill("12");
   await shot(page, "4-new-run");
-  await page.getByRole("button", { name: "Start run" }).click();
+  await startRun(page);
 
   // Live: the heatmap and curves update as steps stream in.
   await expect(page.getByTestId("run-status")).toHaveText("running", { timeout: 60_000 });
@@ -162,7 +162,7 @@ test("a uniform run keeps its scheduler through a learning-rate change, marked l
   await page.getByLabel("Prompts per step").fill("2");
   await page.getByLabel("Group size").fill("4");
   await page.getByLabel("Max tokens").fill("12");
-  await page.getByRole("button", { name: "Start run" }).click();
+  await startRun(page);
   await expect(page.getByTestId("run-step")).toContainText(/step [1-5] /, { timeout: 120_000 });
   await expect(page.getByLabel("Change scheduler")).toHaveValue("uniform");
   await expect(page.getByLabel("Change learning rate")).toHaveValue("0.002");

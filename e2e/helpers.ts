@@ -63,3 +63,11 @@ export async function openCellWithSamples(page: Page, step: number): Promise<voi
   }
   throw new Error(`no heatmap row opened completions at step ${step}`);
 }
+
+/** Start the run on New run; where the baseline sample warns there is nothing to learn, start anyway (these tests are about the screens). */
+export async function startRun(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Start run" }).click();
+  const anyway = page.getByRole("button", { name: "Start anyway" });
+  await expect(anyway.or(page.getByTestId("run-name"))).toBeVisible({ timeout: 60_000 });
+  if (await anyway.isVisible()) await anyway.click();
+}

@@ -1,8 +1,9 @@
 // Pre-flight at Start in Chromium against `metis serve`: New run shows the memory and time estimate
 // for the chosen model and settings, and Start first samples the base model: on a dataset it can
 // never solve, a warning names what to change and the button becomes "Start anyway".
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { serve, type Served } from "./serve.js";
+import { drop } from "./helpers.js";
 
 let server: Served;
 test.beforeAll(async () => {
@@ -10,16 +11,6 @@ test.beforeAll(async () => {
 });
 test.afterAll(() => server.stop());
 
-async function drop(page: Page, testId: string, files: Record<string, Buffer>): Promise<void> {
-  const payload = Object.entries(files).map(([name, bytes]) => ({ name, base64: bytes.toString("base64") }));
-  const dataTransfer = await page.evaluateHandle((list) => {
-    const dt = new DataTransfer();
-    for (const f of list) dt.items.add(new File([Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0))], f.name));
-    return dt;
-  }, payload);
-  const zone = page.getByTestId(testId);
-  for (const type of ["dragenter", "dragover", "drop"]) await zone.dispatchEvent(type, { dataTransfer });
-}
 
 test("New run shows the memory and time estimate, and warns before starting on a dataset with no learning signal", async ({ page }) => {
   test.setTimeout(180_000);

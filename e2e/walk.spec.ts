@@ -7,7 +7,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { expect, test, type Page } from "@playwright/test";
-import { drop, FIXTURES, openCellWithSamples, plotOf, shots } from "./helpers.js";
+import { drop, FIXTURES, openCellWithSamples, plotOf, shots, startRun } from "./helpers.js";
 import { serve, type Served } from "./serve.js";
 
 let server: Served;
@@ -15,14 +15,6 @@ test.beforeAll(async () => {
   server = await serve();
 });
 test.afterAll(() => server.stop());
-
-/** Start the run on New run; where the baseline sample warns there is nothing to learn, start anyway (the walk is about the screens). */
-async function start(page: Page): Promise<void> {
-  await page.getByRole("button", { name: "Start run" }).click();
-  const anyway = page.getByRole("button", { name: "Start anyway" });
-  await expect(anyway.or(page.getByTestId("run-name"))).toBeVisible({ timeout: 60_000 });
-  if (await anyway.isVisible()) await anyway.click();
-}
 
 /** New run with a few short steps on the built-in model and dataset (48 tokens: enough for its tasks to pass sometimes, so curves differ). */
 async function newRun(page: Page, o: { name: string; scheduler: RegExp; steps: number }): Promise<void> {
@@ -116,7 +108,7 @@ test("the whole path: import by drop, map a CSV, a run on a chosen evaluation se
   await page.getByLabel("Held-out items").fill("5");
   await page.getByLabel("Held-out samples").fill("2");
   await shots(page, "walk-08-new-run");
-  await start(page);
+  await startRun(page);
   await expect(page.getByTestId("run-name")).toContainText("walk metis", { timeout: 60_000 });
   await expect(page.getByText("evaluated on sums")).toBeVisible();
   await expect(page.getByTestId("run-status")).toHaveText("finished", { timeout: 240_000 });
@@ -162,7 +154,7 @@ test("the whole path: import by drop, map a CSV, a run on a chosen evaluation se
   await page.getByLabel("Group size").fill("3");
   await page.getByLabel("Max tokens").fill("48");
   await page.getByLabel("Evaluation set").selectOption("none");
-  await start(page);
+  await startRun(page);
   await expect(page.getByTestId("run-name")).toContainText("uniform · metis-tiny", { timeout: 60_000 });
   await expect(page.getByTestId("run-status")).toHaveText("finished", { timeout: 120_000 });
   await shots(page, "walk-10-run-uniform");

@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { PRESETS, withPreset, type PresetName } from "../src-main/rft/rft-config.js";
 import { RftRun, type StepMetrics } from "../src-main/rft/rft-run.js";
 import { mean, spearman } from "../src-main/util/stats.js";
-import { PALETTE, writePlot } from "./plot.js";
+import { PALETTE, renderSvgToPng, writePlot } from "./plot.js";
 import { writeResult } from "./write-result.js";
 
 /** One held-out measurement and what it took to get there. */
@@ -147,6 +147,7 @@ export async function curriculaBench(argv: string[]): Promise<string> {
         return { label: entry, color: PALETTE[k % PALETTE.length]!, x: xs, mean: xs.map((_, i) => mean(at(i))), low: xs.map((_, i) => Math.min(...at(i))), high: xs.map((_, i) => Math.max(...at(i))) };
       }),
     });
+    if (!(await renderSvgToPng(plots[0]!, plots[1]!))) console.log("no Chromium: the PNG has no labels (they are in the SVG)");
     console.log(`plots: ${plots.join(", ")}`);
     return path;
   } finally {

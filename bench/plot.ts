@@ -1,6 +1,7 @@
 // Curves with seed bands, as an SVG (labelled) and a PNG (the same picture, for viewers without
 // SVG). Each series: a mean line and a min–max band over seeds at shared x positions.
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chromium } from "playwright-core";
 import { PNG } from "pngjs";
 
 export interface BandSeries {
@@ -91,9 +92,27 @@ export function plotPng(spec: PlotSpec): Buffer {
   return PNG.sync.write(png);
 }
 
-/** Write `base`.svg and `base`.png; returns their paths. */
+/** Write `base`.svg and `base`.png (unlabelled; `renderSvgToPng` replaces it with a labelled one); returns their paths. */
 export function writePlot(base: string, spec: PlotSpec): string[] {
   writeFileSync(`${base}.svg`, plotSvg(spec));
   writeFileSync(`${base}.png`, plotPng(spec));
   return [`${base}.svg`, `${base}.png`];
+}
+
+/**
+ * Render an SVG file to PNG with the system Chromium, so the PNG carries the SVG's labels;
+ * false (the PNG left as it is) where no Chromium is installed.
+ */
+export async function renderSvgToPng(svgPath: string, pngPath: string): Promise<boolean> {
+  const executablePath = process.env.PLAYWRIGHT_CHROMIUM ?? "/usr/bin/chromium";
+  if (!existsSync(executablePath)) return false;
+  const browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
+  try {
+    const page = await browser.newPage({ viewport: { width: W, height: H } });
+    await page.setContent(`<body style="margin:0;background:#fff">${readFileSync(svgPath, "utf8")}</body>`);
+    writeFileSync(pngPath, await page.locator("svg").first().screenshot());
+    return true;
+  } finally {
+    await browser.close();
+  }
 }

@@ -16,10 +16,10 @@ import { RftRun, type StepMetrics } from "./rft-run.js";
 const root = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const tmp = useTempDir();
 const base = { model: root("resources/models/metis-tiny.gguf"), dataset: root("resources/datasets/synthetic-train.jsonl"), batchSize: 4, groupSize: 4, maxTokens: 24, seed: 3 };
-/** Metrics without wall-clock fields (stepMs, throughput, the time/* breakdown). */
+/** Metrics without wall-clock and machine fields (stepMs, throughput, the time/* breakdown, memory/*). */
 const stable = (m: StepMetrics): Omit<StepMetrics, "stepMs" | "rolloutTokensPerSecond"> => {
   const { stepMs: _s, rolloutTokensPerSecond: _r, ...rest } = m;
-  return { ...rest, info: Object.fromEntries(Object.entries(m.info).filter(([k]) => !k.startsWith("time/"))) };
+  return { ...rest, info: Object.fromEntries(Object.entries(m.info).filter(([k]) => !k.startsWith("time/") && !k.startsWith("memory/"))) };
 };
 
 describe("RFT loop", () => {

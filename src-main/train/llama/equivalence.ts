@@ -44,7 +44,8 @@ export async function checkEquivalence(
         if (ref[t]! > ref[argRef]!) argRef = t;
         if (ours[t]! > ours[argOurs]!) argOurs = t;
       }
-      const second = Math.max(...Array.from(ref).filter((_, t) => t !== argRef));
+      let second = -Infinity;
+      for (let t = 0; t < ref.length; t++) if (t !== argRef && ref[t]! > second) second = ref[t]!;
       report.prompts.push({ prompt: prompts[i]!, tokens: seq.length, maxAbsDiff: diff, sameArgmax: argRef === argOurs, topMargin: ref[argRef]! - second });
       report.maxAbsDiff = Math.max(report.maxAbsDiff, diff);
     }

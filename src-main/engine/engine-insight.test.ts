@@ -12,6 +12,7 @@ import { useTempDir } from "../testing/temp-dir.js";
 import { writeRandomLora, writeTinyModel } from "../testing/tiny-files.js";
 import { Engine } from "./engine.js";
 import { COMPARE_FILE, tryBoth } from "./run-comparison.js";
+import { until } from "../testing/until.js";
 
 const root = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const tmp = useTempDir();
@@ -24,15 +25,6 @@ beforeAll(async () => {
 });
 afterAll(() => engine?.close());
 
-async function until<T>(get: () => T | undefined | false, ms = 120_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = get();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function importSmallDataset(name: string): Promise<string> {
   const source = tmp.path(`${name}.jsonl`);

@@ -10,6 +10,7 @@ import type { EngineEvent } from "../protocol/protocol.js";
 import { useTempDir } from "../testing/temp-dir.js";
 import { writeTinyModel } from "../testing/tiny-files.js";
 import { Engine } from "./engine.js";
+import { until } from "../testing/until.js";
 
 const root = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const tmp = useTempDir();
@@ -22,15 +23,6 @@ beforeAll(async () => {
 });
 afterAll(() => engine?.close());
 
-async function until<T>(get: () => T | undefined | false, ms = 90_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = get();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** 40 rows of the built-in training set, imported as the user's own dataset. */
 async function importSmallDataset(name: string): Promise<{ id: string; path: string; source: string }> {

@@ -3,7 +3,7 @@
 // run shows it without measuring again. Also "try it": one prompt, base and adapter side by side.
 // Both load the model once and switch the adapter off between the two passes, with one seed.
 // They run in a job thread (job-worker.ts): the engine's loop never waits on them.
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { readTaskRows } from "../datasets/default-datasets.js";
 import { compareReports } from "../eval/compare.js";
@@ -12,6 +12,7 @@ import { RunComparisonSchema, type CompareProgress, type RunComparison, type Try
 import { resolveRftConfig, type RftConfig } from "../rft/rft-config.js";
 import { RolloutEngine } from "../rollout/rollout-engine.js";
 import { writeLatestAdapter } from "./export-run.js";
+import { readJsonOrNull } from "../util/read-json.js";
 
 export const COMPARE_FILE = "compare.json";
 /** Items measured at most: the evaluation set's first rows (paired standard errors shrink as 1/√items). */
@@ -82,14 +83,7 @@ export async function compareRun(runDir: string, onProgress: (p: CompareProgress
 
 /** The run's stored comparison, or null when it has none (or it cannot be read). */
 export function readRunComparison(runDir: string): RunComparison | null {
-  const path = join(runDir, COMPARE_FILE);
-  if (!existsSync(path)) return null;
-  try {
-    const parsed = RunComparisonSchema.safeParse(JSON.parse(readFileSync(path, "utf8")));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
+  return readJsonOrNull(join(runDir, COMPARE_FILE), RunComparisonSchema);
 }
 
 /** One completion of `prompt` from `engine` as it is, then with its adapter off: same seed and settings. */

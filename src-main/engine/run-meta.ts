@@ -2,9 +2,10 @@
 // run.json: the name the user gave it, the model and dataset as the user knows them (registry
 // names, not file paths), which evaluation set it measures on, and the preset it started from.
 // Kept apart from run.json, which the training loop owns and rewrites every step.
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { readJsonOrNull } from "../util/read-json.js";
 
 export const RUN_META_FILE = "workbench.json";
 
@@ -30,14 +31,7 @@ export type RunMeta = z.infer<typeof RunMetaSchema>;
 
 /** A run's workbench.json, or null when it has none (a run made by `metis train`) or it cannot be read. */
 export function readRunMeta(runDir: string): RunMeta | null {
-  const path = join(runDir, RUN_META_FILE);
-  if (!existsSync(path)) return null;
-  try {
-    const parsed = RunMetaSchema.safeParse(JSON.parse(readFileSync(path, "utf8")));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
+  return readJsonOrNull(join(runDir, RUN_META_FILE), RunMetaSchema);
 }
 
 /** Write a run's workbench.json atomically (temporary file, then rename). */

@@ -36,9 +36,7 @@ export const MAKE_MODEL_COMMAND = {
 
 /** Run `metis make-model`; returns the text to print. */
 export function makeModelCommand(argv: string[]): string {
-  const parsed = parseCommand(MAKE_MODEL_COMMAND, argv);
-  const { values } = parsed;
-  const { given } = parsed;
+  const { values, given } = parseCommand(MAKE_MODEL_COMMAND, argv);
   const preset = values.preset === undefined ? null : MODEL_PRESETS[values.preset];
   const arch = values.arch ?? preset?.arch;
   if (!arch) throw new UsageError("make-model needs --arch or --preset");

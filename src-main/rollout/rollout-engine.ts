@@ -59,7 +59,6 @@ export interface RolloutEngineOptions {
   promptFormat?: PromptFormat;
 }
 
-
 export const DEFAULT_THREADS = 1;
 
 /** Context settings under which llama.cpp's attention is computed in float32 throughout. */

@@ -7,11 +7,12 @@ import { describe, expect, it } from "vitest";
 import { readTaskRows } from "../datasets/default-datasets.js";
 import type { TaskRow } from "../datasets/task-row.js";
 import { resolveRftConfig } from "../rft/rft-config.js";
-import { RftRun, type StepMetrics } from "../rft/rft-run.js";
+import { RftRun } from "../rft/rft-run.js";
 import { RolloutEngine } from "../rollout/rollout-engine.js";
 import { useTempDir } from "../testing/temp-dir.js";
 import { readModelShape } from "./memory-estimate.js";
 import { baselineWarning, checkMemory, runPreflight, sampleBaseline } from "./preflight.js";
+import { stableMetrics } from "../testing/stable-metrics.js";
 
 const root = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const MODEL = root("resources/models/metis-tiny.gguf");
@@ -111,11 +112,7 @@ describe("baseline sample (built-in model)", () => {
 });
 
 describe("a run with and without the baseline sample", () => {
-  /** Metrics without wall-clock and memory fields. */
-  const stable = (m: StepMetrics): unknown => {
-    const { stepMs: _s, rolloutTokensPerSecond: _r, ...rest } = m;
-    return { ...rest, info: Object.fromEntries(Object.entries(m.info).filter(([k]) => !k.startsWith("time/") && !k.startsWith("memory/"))) };
-  };
+  const stable = stableMetrics;
   const train = async (dir: string, baseline: boolean): Promise<unknown[]> => {
     const input = { model: MODEL, dataset: TRAIN, scheduler: "uniform" as const, steps: 3, batchSize: 4, groupSize: 4, maxTokens: 24, seed: 7 };
     if (baseline) {

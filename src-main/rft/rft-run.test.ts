@@ -12,15 +12,12 @@ import { RunStore } from "../store/run-store.js";
 import { useTempDir } from "../testing/temp-dir.js";
 import { withPreset } from "./rft-config.js";
 import { RftRun, type StepMetrics } from "./rft-run.js";
+import { stableMetrics } from "../testing/stable-metrics.js";
 
 const root = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const tmp = useTempDir();
 const base = { model: root("resources/models/metis-tiny.gguf"), dataset: root("resources/datasets/synthetic-train.jsonl"), batchSize: 4, groupSize: 4, maxTokens: 24, seed: 3 };
-/** Metrics without wall-clock and machine fields (stepMs, throughput, the time/* breakdown, memory/*). */
-const stable = (m: StepMetrics): Omit<StepMetrics, "stepMs" | "rolloutTokensPerSecond"> => {
-  const { stepMs: _s, rolloutTokensPerSecond: _r, ...rest } = m;
-  return { ...rest, info: Object.fromEntries(Object.entries(m.info).filter(([k]) => !k.startsWith("time/") && !k.startsWith("memory/"))) };
-};
+const stable = stableMetrics;
 
 describe("RFT loop", () => {
   it("pause and resume continue exactly like an uninterrupted run (METIS)", async () => {

@@ -4,6 +4,7 @@ import type { ComparisonState } from "../../../src-main/protocol/insight";
 import { addStep } from "../../../src-main/protocol/run-progress";
 import type { Api } from "./api";
 import { HeatmapGrid } from "./heatmap-grid";
+import { mergeLoaded, type StreamedDuringLoad } from "./load-merge";
 import { formatRoute, parseRoute, type Route, type Section } from "./router";
 import type { DatasetRow, ModelRow, PromptInfo, RunRecord, StepMetrics } from "./types";
 
@@ -26,8 +27,17 @@ export class LiveRun {
   grid: HeatmapGrid = new HeatmapGrid([]);
   /** Base against adapter on the evaluation set: stored, under way, or failed (null until loaded). */
   comparison = $state.raw<ComparisonState | null>(null);
+  /** Events that arrive while load() reads the history; null once loaded. */
+  private streamed: StreamedDuringLoad<StepMetrics> | null = { status: null, steps: [] };
 
   constructor(readonly runId: string) {}
+
+  /** A status event: confirms any pause or stop asked for (kept aside while the history loads). */
+  setStatus(status: string): void {
+    if (this.streamed) this.streamed.status = status;
+    else this.status = status;
+    this.pending = null;
+  }
 
   /** Read the stored comparison and whether one is under way. */
   async loadComparison(api: Api): Promise<void> {
@@ -44,10 +54,12 @@ export class LiveRun {
   async load(api: Api): Promise<void> {
     const r = await api.call("runs.metrics", { runId: this.runId });
     this.run = r.run as unknown as RunRecord;
-    this.status = this.run.status;
+    const merged = mergeLoaded({ status: this.run.status, metrics: r.metrics as unknown as StepMetrics[] }, this.streamed ?? { status: null, steps: [] });
+    this.streamed = null;
+    this.status = merged.status;
     this.prompts = r.prompts;
     this.grid = new HeatmapGrid(r.prompts);
-    const metrics = r.metrics as unknown as StepMetrics[];
+    const metrics = merged.metrics;
     for (const m of metrics) this.grid.addStep(m.step, m.cells);
     this.metrics = metrics;
     this.lastStepAt = Date.now();
@@ -55,8 +67,12 @@ export class LiveRun {
     await this.loadComparison(api);
   }
 
-  /** One streamed step. */
+  /** One streamed step (kept aside while the history loads). */
   addStep(m: StepMetrics): void {
+    if (this.streamed) {
+      this.streamed.steps.push(m);
+      return;
+    }
     this.grid.addStep(m.step, m.cells);
     this.metrics = [...this.metrics, m];
     this.lastStepAt = Date.now();
@@ -87,6 +103,8 @@ export class AppState {
   /** Each preset's values for the fields presets set (New run shows them). */
   presets = $state.raw<Record<string, Record<string, unknown>>>({});
   live = $state.raw<LiveRun | null>(null);
+  /** A run whose history is being read: it receives events too, so none is lost before it shows. */
+  private loading: LiveRun | null = null;
   error = $state<string | null>(null);
   notice = $state<string | null>(null);
   host = $state("");
@@ -162,17 +180,17 @@ export class AppState {
 
   private onEvent(e: EngineEvent): void {
     const live = this.live;
+    const loading = this.loading !== null && "runId" in e && this.loading.runId === e.runId ? this.loading : null;
     if (e.type === "run.step") {
       const m = e.metrics as unknown as StepMetrics;
       if (live?.runId === e.runId) live.addStep(m);
+      loading?.addStep(m);
       // The Runs table's progress and figures follow every run's steps, not only the one on show.
       this.runs = this.runs.map((r) => (r.id === e.runId ? { ...r, step: m.step, summary: addStep({ ...r.summary, stepMs: {} }, m) } : r));
     }
     if (e.type === "run.status") {
-      if (live?.runId === e.runId) {
-        live.status = e.status;
-        live.pending = null;
-      }
+      if (live?.runId === e.runId) live.setStatus(e.status);
+      loading?.setStatus(e.status);
       if (e.error) this.error = `Run stopped with an error: ${e.error}`;
       void this.refreshRuns();
     }
@@ -227,10 +245,12 @@ export class AppState {
   private async loadRun(runId: string): Promise<void> {
     if (!this.api) return;
     const live = new LiveRun(runId);
+    this.loading = live;
     const ok = await this.attempt("Opening the run", async () => {
       await live.load(this.api!);
       return true;
     });
+    if (this.loading === live) this.loading = null;
     // A later route may have asked for another run meanwhile.
     if (ok && this.route.runId === runId) this.live = live;
   }

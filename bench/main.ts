@@ -1,6 +1,8 @@
 // `npm run bench -- <name>`: runs one benchmark and writes its JSON under bench/results/.
 import { curriculaBench } from "./curricula-bench.js";
+import { judgeBench } from "./judge-bench.js";
 import { learnBench } from "./learn-bench.js";
+import { memoryBench } from "./memory-bench.js";
 import { preflightBench } from "./preflight-bench.js";
 import { rolloutBench } from "./rollout-bench.js";
 import { soakBench } from "./soak-bench.js";
@@ -17,6 +19,8 @@ const BENCHES: Record<string, (argv: string[]) => Promise<string>> = {
   soak: soakBench,
   preflight: preflightBench,
   store: storeBench,
+  judge: judgeBench,
+  memory: memoryBench,
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -101,20 +101,20 @@ describe("curricula", () => {
       });
     };
     const s = await makeCurriculum("metis").select(rows, state, ctx(4, judge));
-    expect(judged).toHaveLength(32);
-    expect(judged[0]!.prompt).toMatch(/^Judge variance\.\n(.* => \d\.\d\d\n){6}New: /);
+    expect(judged).toHaveLength(24);
+    expect(judged[0]!.prompt).toMatch(/^Judge variance\.\n(.* => \d\.\d\d\n){3}New: /);
     expect(s.chosen).toHaveLength(8);
     const best = judged.map((j) => Number(j.id.slice(1))).filter((n) => n % 5 !== 0).sort((a, b) => b - a).slice(0, 6);
     expect(s.chosen.slice(0, 6).map((r) => Number(r.id.slice(1)))).toEqual(best);
     expect(s.info["metis/parseFailures"]).toBe(judged.filter((j) => Number(j.id.slice(1)) % 5 === 0).length);
-    expect(s.judgments).toHaveLength(32);
+    expect(s.judgments).toHaveLength(24);
   });
 
   it("metis: examples are the most recent outcomes, or spread over variances", () => {
     const state = emptyCurriculumState();
     for (let i = 0; i < 30; i++) recordOutcome(state, `p${i}`, { step: i, variance: (i % 10) / 40, mean: 0.5, samples: 8 });
     const byId = new Map(rows.map((r) => [r.id, r]));
-    expect(pickExamples(state, byId, DEFAULT_METIS).map((e) => e.prompt)).toEqual(rows.slice(24, 30).map((r) => r.prompt));
+    expect(pickExamples(state, byId, DEFAULT_METIS).map((e) => e.prompt)).toEqual(rows.slice(27, 30).map((r) => r.prompt));
     const strat = pickExamples(state, byId, { ...DEFAULT_METIS, examples: "stratified" }).map((e) => e.variance);
     expect(strat).toEqual([...strat].sort((a, b) => a - b));
     expect(strat[0]).toBeLessThan(strat.at(-1)!);

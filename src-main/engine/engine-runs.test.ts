@@ -110,7 +110,7 @@ describe("run start options", () => {
   it("lists each preset's values for the fields presets set", async () => {
     const { presets } = (await engine.handle("runs.presets", {})) as { presets: Record<string, Record<string, unknown>> };
     expect(presets.paper).toMatchObject({ metisWindow: 3, metisExploration: 0, metisJudgmentSamples: 1, judgmentWeight: 0.01, judgmentReward: "squared", judgmentBaseline: "moving-average", scaleAdvantages: false });
-    expect(presets.workbench).toMatchObject({ metisWindow: 6, metisExploration: 0.25, judgmentWeight: 0.5, scaleAdvantages: true });
+    expect(presets.workbench).toMatchObject({ metisWindow: 3, metisExploration: 0.25, judgmentWeight: 0.5, scaleAdvantages: true });
     expect(Object.keys(presets.workbench!).sort()).toEqual(Object.keys(presets.paper!).sort());
   });
 });

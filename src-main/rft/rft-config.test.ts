@@ -15,6 +15,6 @@ describe("run configuration", () => {
     const paper = resolveRftConfig(withPreset("paper", { model: "m.gguf", dataset: "d.jsonl" }));
     expect(paper).toMatchObject(PAPER_PRESET);
     expect(resolveRftConfig(withPreset("paper", { model: "m.gguf", dataset: "d.jsonl", judgmentWeight: 0.1 })).judgmentWeight).toBe(0.1);
-    expect(resolveRftConfig({ model: "m.gguf", dataset: "d.jsonl" })).toMatchObject({ metisWindow: 6, judgmentReward: "absolute" });
+    expect(resolveRftConfig({ model: "m.gguf", dataset: "d.jsonl" })).toMatchObject({ metisWindow: 3, judgmentReward: "absolute" });
   });
 });

@@ -43,7 +43,7 @@ export const RftConfigSchema = z.object({
   scaleAdvantages: z.boolean().default(true),
   /** METIS: candidates judged per step (× batch), examples per judgment, judgment samples, exploration share, λ. */
   metisPoolFactor: z.number().min(1).max(32).default(3),
-  metisWindow: z.number().int().min(0).max(64).default(6),
+  metisWindow: z.number().int().min(0).max(64).default(3),
   metisExamples: z.enum(["recent", "stratified"]).default("recent"),
   metisJudgmentSamples: z.number().int().min(1).max(16).default(4),
   metisExploration: z.number().min(0).max(1).default(0.25),

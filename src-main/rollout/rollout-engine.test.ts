@@ -5,7 +5,7 @@ import { makeTinyModel } from "../model/tiny-model.js";
 import { writeModelGguf } from "../model/model-file.js";
 import { useTempDir } from "../testing/temp-dir.js";
 import { writeRandomLora, writeTinyModel } from "../testing/tiny-files.js";
-import { RolloutEngine } from "./rollout-engine.js";
+import { RolloutEngine, type RolloutBatch } from "./rollout-engine.js";
 
 const tmp = useTempDir();
 const PROMPTS = ["The quick brown fox", "1 + 2 =", "def f(x):", "Hello"];
@@ -178,6 +178,68 @@ describe("rollout correctness", () => {
     }
     await engine.setAdapter(null);
     expect(engine.loadedAdapters).toBe(0);
+  });
+});
+
+// One context holding many sequences, decoded as one batch per step, against the pool of
+// one-sequence contexts. Without output-reorder-guard.ts this path samples from other sequences'
+// logits when two sampling threads apply llama.cpp's output reorder at once: 128 sequences of 16
+// prompts of different lengths reorder outputs in every prompt batch, and a 32k vocabulary makes
+// each reorder long enough that the threads overlap (with the guard removed, every greedy run
+// differed from the pool; with a 354-token vocabulary, 2 runs of 8).
+describe("batched decoding", () => {
+  const prompts = Array.from({ length: 16 }, (_, i) => `${PROMPTS[i % PROMPTS.length]!} ${"xyz".repeat(i % 5)}${i}`);
+  const tokens = (b: RolloutBatch): number[][][] => b.completions.map((g) => g.map((c) => c.tokens));
+  const differing = (a: RolloutBatch, b: RolloutBatch): number => a.completions.flat().filter((c) => c.tokens.join() !== b.completions[c.prompt]![c.sample]!.tokens.join()).length;
+
+  it("greedy completions of 128 sequences equal the one-sequence pool's, with and without an adapter, and when prefixes are reused", async () => {
+    const modelPath = tmp.path("llama-32k.gguf");
+    const model = writeTinyModel(modelPath, { arch: "llama", seed: 21, layers: 2, dim: 64, vocab: "bytes", vocabSize: 32768 });
+    const pool = await RolloutEngine.load({ modelPath, parallel: 8 });
+    const batched = await RolloutEngine.load({ modelPath, parallel: 128, decoding: "batched" });
+    try {
+      const greedy = { temperature: 0, maxTokens: 16 };
+      const reference = await pool.generate(prompts, 8, greedy);
+      const first = await batched.generate(prompts, 8, greedy);
+      expect(batched.decoding).toBe("batched");
+      expect(differing(first, reference), "completions differing from the pool's").toBe(0);
+      // The same prompts again: every sequence keeps its prompt and evaluates only the last token.
+      expect(differing(await batched.generate(prompts, 8, greedy), reference), "differing, prefixes reused").toBe(0);
+      const adapter = tmp.path("lora-32k.gguf");
+      writeRandomLora(adapter, model, { bStd: 0.5 });
+      await pool.setAdapter(adapter);
+      await batched.setAdapter(adapter);
+      const adapted = await pool.generate(prompts, 8, greedy);
+      expect(tokens(adapted)).not.toEqual(tokens(reference));
+      expect(differing(await batched.generate(prompts, 8, greedy), adapted), "differing, with an adapter").toBe(0);
+    } finally {
+      await pool.dispose();
+      await batched.dispose();
+    }
+  });
+
+  it("sampled log-probs of 128 sequences match a re-scoring of each completion in isolation", async () => {
+    const modelPath = tmp.path("llama-batched.gguf");
+    writeTinyModel(modelPath, { arch: "llama", seed: 21, layers: 2, dim: 64 });
+    const batched = await RolloutEngine.load({ modelPath, parallel: 128, decoding: "batched" });
+    try {
+      const sampling = { temperature: 1, maxTokens: 24, seed: 7, logprobs: true };
+      const batch = await batched.generate(prompts, 8, sampling);
+      expect(batch.completions.flat()).toHaveLength(128);
+      let worst = 0;
+      for (const c of batch.completions.flat()) {
+        const rescored = await batched.score(c.promptTokens, c.tokens, sampling);
+        expect(rescored).toHaveLength(c.logprobs!.length);
+        for (let i = 0; i < rescored.length; i++) worst = Math.max(worst, Math.abs(rescored[i]! - c.logprobs![i]!));
+      }
+      expect(worst).toBeLessThan(1e-2);
+    } finally {
+      await batched.dispose();
+    }
+  });
+
+  it("refuses an unknown decoding", async () => {
+    await expect(RolloutEngine.load({ modelPath: tmp.path("llama-batched.gguf"), decoding: "threads" as never })).rejects.toThrow(/decoding must be "pool" or "batched", found threads/);
   });
 });
 

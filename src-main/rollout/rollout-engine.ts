@@ -2,14 +2,16 @@
 // generates G completions for each of B prompts concurrently and hot-swaps LoRA adapters
 // between batches.
 //
-// Concurrency uses a pool of one-sequence contexts, each decoding on its own libuv thread.
-// Several sequences in ONE context were measured returning another sequence's logits (see
-// shared/research/probe-findings.md); rollout-engine.test.ts re-scores sampled tokens
-// in isolation and fails on any mismatch, so a faster path can be adopted only when it passes.
+// Concurrency comes two ways (`decoding`): a pool of one-sequence contexts, each decoding on its
+// own libuv thread, or one context whose sequences decode together, one batch per step. Several
+// sequences in ONE context read each other's logits unless output-reorder-guard.ts is installed
+// (the cause is written there); rollout-engine.test.ts compares both ways and re-scores sampled
+// tokens in isolation, failing on any mismatch.
 import { getLlama, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaEmbeddingContext, type LlamaModel, type Token } from "node-llama-cpp";
 import type { GgufFile } from "../gguf/reader.js";
 import { vetAdapterFile, vetModelFile } from "../model/vet-model-file.js";
 import { loadedAdapterCount, releaseAdapter } from "./adapter-release.js";
+import { guardOutputReorder } from "./output-reorder-guard.js";
 import type { PromptFormat } from "./prompt-format.js";
 import { completionSeed, resolveSampling, type Sampling, type SamplingInput } from "./sampling.js";
 
@@ -45,8 +47,14 @@ export interface RolloutEngineOptions {
   modelPath: string;
   /** Threads per context. One was measured fastest on 2 cores (bench/results/rollout-*.json). */
   threads?: number;
-  /** Contexts decoding at once. */
+  /** Sequences decoding at once: contexts in the pool, or sequences of the batched context. */
   parallel?: number;
+  /**
+   * "pool" (default): `parallel` one-sequence contexts, each decoding one token per step on its
+   * own thread. "batched": one context holding `parallel` sequences, decoded together as one
+   * llama.cpp batch per step (one pass over the weights for all of them).
+   */
+  decoding?: Decoding;
   /** LoRA adapter applied from the start. */
   adapter?: { path: string; scale?: number } | null;
   /** Passed to llama.cpp's logger. */
@@ -59,7 +67,11 @@ export interface RolloutEngineOptions {
   promptFormat?: PromptFormat;
 }
 
+/** How concurrent sequences are decoded: see RolloutEngineOptions.decoding. */
+export type Decoding = "pool" | "batched";
+
 export const DEFAULT_THREADS = 1;
+export const DEFAULT_DECODING: Decoding = "pool";
 
 /** Context settings under which llama.cpp's attention is computed in float32 throughout. */
 const EXACT_ATTENTION = { flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" } as const;
@@ -130,9 +142,10 @@ export class RolloutEngine {
     } catch (e) {
       throw new Error(`${options.modelPath}: llama.cpp could not load the model: ${(e as Error).message}`, { cause: e });
     }
-    const resolved = { modelPath: options.modelPath, threads: options.threads ?? DEFAULT_THREADS, parallel: options.parallel ?? DEFAULT_PARALLEL };
+    const resolved = { modelPath: options.modelPath, threads: options.threads ?? DEFAULT_THREADS, parallel: options.parallel ?? DEFAULT_PARALLEL, decoding: options.decoding ?? DEFAULT_DECODING };
     if (!Number.isInteger(resolved.threads) || resolved.threads < 1) throw new Error(`threads must be a positive integer, found ${resolved.threads}`);
     if (!Number.isInteger(resolved.parallel) || resolved.parallel < 1) throw new Error(`parallel must be a positive integer, found ${resolved.parallel}`);
+    if (resolved.decoding !== "pool" && resolved.decoding !== "batched") throw new Error(`decoding must be "pool" or "batched", found ${String(resolved.decoding)}`);
     const template = model.fileInfo.metadata.tokenizer?.chat_template;
     const format = options.promptFormat ?? "auto";
     if (format === "chat" && typeof template !== "string") {
@@ -181,6 +194,11 @@ export class RolloutEngine {
   /** Tokens the model's context window holds. */
   get trainContextSize(): number {
     return this.model.trainContextSize;
+  }
+
+  /** How concurrent sequences are decoded. */
+  get decoding(): Decoding {
+    return this.options.decoding;
   }
 
   /** The adapter in use, if any. */
@@ -309,13 +327,15 @@ export class RolloutEngine {
     return next;
   }
 
-  private async createContext(contextSize: number, attention: typeof EXACT_ATTENTION | null = null): Promise<LlamaContext> {
+  /** A context of `sequences` sequences of `contextSize` tokens each. */
+  private async createContext(contextSize: number, attention: typeof EXACT_ATTENTION | null = null, sequences = 1): Promise<LlamaContext> {
     return this.model.createContext({
       contextSize,
       ...(attention ?? {}),
-      sequences: 1,
+      sequences,
       threads: this.options.threads,
-      batchSize: Math.min(contextSize, 512),
+      // node-llama-cpp raises the batch to at least one token per sequence.
+      batchSize: Math.min(contextSize * sequences, 512),
       ...(this.adapter ? { lora: { adapters: [{ filePath: this.adapter.path, scale: this.adapter.scale }] } } : {}),
     });
   }
@@ -324,11 +344,26 @@ export class RolloutEngine {
     const slots = this.pool;
     this.pool = [];
     this.poolContextSize = 0;
-    await Promise.all(slots.map((s) => s.context.dispose()));
+    // Batched slots share one context.
+    await Promise.all([...new Set(slots.map((s) => s.context))].map((c) => c.dispose()));
   }
 
+  /** At least `size` slots of at least `contextSize` tokens each. */
   private async ensurePool(size: number, contextSize: number): Promise<void> {
     if (contextSize > this.poolContextSize) await this.disposePool();
+    if (this.options.decoding === "batched") {
+      if (this.pool.length >= size) return;
+      // One context holds every sequence; a larger batch needs a new one.
+      await this.disposePool();
+      const context = await this.createContext(contextSize, null, size);
+      if (!guardOutputReorder(context)) {
+        await context.dispose();
+        throw new Error(`this node-llama-cpp version cannot be guarded against its output-reorder race: use decoding "pool"`);
+      }
+      this.pool = Array.from({ length: size }, () => ({ context, sequence: context.getSequence() }));
+      this.poolContextSize = contextSize;
+      return;
+    }
     while (this.pool.length < size) {
       const context = await this.createContext(contextSize);
       this.pool.push({ context, sequence: context.getSequence() });

@@ -114,7 +114,7 @@ describe("baseline sample (built-in model)", () => {
 describe("a run with and without the baseline sample", () => {
   const stable = stableMetrics;
   const train = async (dir: string, baseline: boolean): Promise<unknown[]> => {
-    const input = { model: MODEL, dataset: TRAIN, scheduler: "uniform" as const, steps: 3, batchSize: 4, groupSize: 4, maxTokens: 24, seed: 7 };
+    const input = { model: MODEL, dataset: TRAIN, scheduler: "uniform" as const, steps: 3, batchSize: 4, groupSize: 4, maxTokens: 24, seed: 7, oldLogProbs: "recompute" as const };
     if (baseline) {
       const report = await runPreflight(resolveRftConfig(input), { baseline: true });
       expect(report.baseline).not.toBeNull();

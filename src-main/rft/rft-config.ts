@@ -71,6 +71,12 @@ export const RftConfigSchema = z.object({
   microBatchTokens: z.number().int().min(64).max(1_048_576).default(8192),
   /** Pack sequences that share prompt prefixes (METIS judgments) as prefix trees in the update (token-mean only): same numbers, far fewer positions. */
   packPrefixes: z.boolean().default(true),
+  /**
+   * The log-probs the PPO ratio divides by: "sampler" takes those llama.cpp reports for the
+   * sampled tokens (used at temperature 1, where they are the policy's; saves a forward pass of the
+   * update), "recompute" runs the training graph once more to get them.
+   */
+  oldLogProbs: z.enum(["sampler", "recompute"]).default("sampler"),
   /** ORT intra-op threads for the update. */
   threads: z.number().int().min(1).max(256).default(2),
 });

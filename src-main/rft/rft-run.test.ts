@@ -4,10 +4,11 @@ import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { readTaskRows } from "../datasets/default-datasets.js";
 import { evaluateRows } from "../eval/evaluate.js";
 import { RolloutEngine } from "../rollout/rollout-engine.js";
+import { PolicyModel } from "../train/llama/policy-model.js";
 import { RunStore } from "../store/run-store.js";
 import { useTempDir } from "../testing/temp-dir.js";
 import { withPreset } from "./rft-config.js";
@@ -17,18 +18,21 @@ import { stableMetrics } from "../testing/stable-metrics.js";
 const root = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const tmp = useTempDir();
 const base = { model: root("resources/models/metis-tiny.gguf"), dataset: root("resources/datasets/synthetic-train.jsonl"), batchSize: 4, groupSize: 4, maxTokens: 24, seed: 3 };
+// Bit-exact comparisons recompute old log-probs in the graph: llama.cpp's own (the default) can
+// differ in the last bits with the order its contexts reused cached prefixes.
+const exact = { ...base, oldLogProbs: "recompute" as const };
 const stable = stableMetrics;
 
 describe("RFT loop", () => {
   it("pause and resume continue exactly like an uninterrupted run (METIS)", async () => {
     const straight: StepMetrics[] = [];
-    const a = await RftRun.create(tmp.path("a"), { ...base, steps: 4, scheduler: "metis" }, (e) => e.type === "step" && straight.push(e.metrics));
+    const a = await RftRun.create(tmp.path("a"), { ...exact, steps: 4, scheduler: "metis" }, (e) => e.type === "step" && straight.push(e.metrics));
     expect(await a.run()).toBe("finished");
     const finalA = a.store.dir;
     await a.dispose();
 
     const split: StepMetrics[] = [];
-    const b = await RftRun.create(tmp.path("b"), { ...base, steps: 4, scheduler: "metis" }, (e) => {
+    const b = await RftRun.create(tmp.path("b"), { ...exact, steps: 4, scheduler: "metis" }, (e) => {
       if (e.type !== "step") return;
       split.push(e.metrics);
       if (e.metrics.step === 2) b.pause();
@@ -59,6 +63,30 @@ describe("RFT loop", () => {
     expect(seen.some((m) => (m.info["train/judgmentTrainTokens"] ?? 0) > 0)).toBe(true);
     expect(seen.every((m) => m.info["metis/examples"]! <= 3)).toBe(true);
     await run.dispose();
+  }, 120_000);
+
+  it("old log-probs from the sampler: the update recomputing them would make, without its forward pass", async () => {
+    const stepOne = async (oldLogProbs: "sampler" | "recompute"): Promise<{ m: StepMetrics; forwards: number }> => {
+      const spy = vi.spyOn(PolicyModel.prototype, "logProbs");
+      const seen: StepMetrics[] = [];
+      const run = await RftRun.create(tmp.path(oldLogProbs), { ...base, steps: 1, scheduler: "metis", oldLogProbs }, (e) => e.type === "step" && seen.push(e.metrics));
+      await run.run();
+      await run.dispose();
+      const forwards = spy.mock.calls.length;
+      spy.mockRestore();
+      return { m: seen[0]!, forwards };
+    };
+    const sampler = await stepOne("sampler");
+    const recompute = await stepOne("recompute");
+    expect(recompute.forwards).toBe(1);
+    expect(sampler.forwards).toBe(0);
+    // Same rollouts and judgments (same seed), so the same sequences; llama.cpp's log-probs and the
+    // graph's differ by ~1e-4, so the PPO ratio is 1 to that precision and the update the same.
+    expect(sampler.m.rewardMean).toBe(recompute.m.rewardMean);
+    expect(sampler.m.info["train/judgmentTrainTokens"]).toBe(recompute.m.info["train/judgmentTrainTokens"]);
+    expect(sampler.m.loss).not.toBe(0);
+    expect(Math.abs(sampler.m.loss - recompute.m.loss)).toBeLessThan(1e-3 * Math.max(1, Math.abs(recompute.m.loss)));
+    expect(Math.abs(sampler.m.gradNorm - recompute.m.gradNorm)).toBeLessThan(1e-2 * recompute.m.gradNorm);
   }, 120_000);
 
   it("PCL picks prompts with a value head on the policy's embeddings once outcomes exist", async () => {
@@ -140,7 +168,7 @@ describe("RFT loop", () => {
 
   it("resumes exactly after a crash while step 4's history line was being appended", async () => {
     const straight: StepMetrics[] = [];
-    const run = await RftRun.create(tmp.path("torn"), { ...base, batchSize: 2, steps: 4, checkpointEvery: 2, scheduler: "metis" }, (e) => e.type === "step" && straight.push(e.metrics));
+    const run = await RftRun.create(tmp.path("torn"), { ...exact, batchSize: 2, steps: 4, checkpointEvery: 2, scheduler: "metis" }, (e) => e.type === "step" && straight.push(e.metrics));
     expect(await run.run()).toBe("finished");
     const dir = run.store.dir;
     await run.dispose();

@@ -251,9 +251,9 @@ export class RftRun {
 
   private async judge(prompts: { id: string; prompt: string }[]): Promise<Judgment[]> {
     if (prompts.length === 0) return [];
-    const batch = await this.engine.generate(prompts.map((p) => p.prompt), this.config.metisJudgmentSamples, { temperature: 1, maxTokens: 8, seed: this.rng.nextU32(), stop: ["\n"] });
+    const batch = await this.engine.generate(prompts.map((p) => p.prompt), this.config.metisJudgmentSamples, { temperature: 1, maxTokens: 8, seed: this.rng.nextU32(), stop: ["\n"], logprobs: this.config.oldLogProbs === "sampler" });
     return prompts.map((p, i) => {
-      const completions = batch.completions[i]!.map((c) => ({ text: c.text, promptTokens: c.promptTokens, tokens: c.tokens, predicted: parseJudgment(c.text) }));
+      const completions = batch.completions[i]!.map((c) => ({ text: c.text, promptTokens: c.promptTokens, tokens: c.tokens, ...(c.logprobs ? { logprobs: c.logprobs } : {}), predicted: parseJudgment(c.text) }));
       // A variance of a reward in [0, 1] lies in [0, 0.25]: predictions are clamped there for allocation.
       const parsed = completions.map((c) => c.predicted).filter((v): v is number => v !== null).map((v) => Math.min(v, VARIANCE_SCALE));
       return { id: p.id, prompt: p.prompt, completions, predicted: parsed.length > 0 ? mean(parsed) : null };
@@ -262,10 +262,15 @@ export class RftRun {
 
   private async rollOut(rows: readonly TaskRow[]): Promise<{ rows: TaskRow[]; completions: Completion[][]; rewards: (number | null)[][]; tokens: number; ms: number; rewardMs: number }> {
     if (rows.length === 0) return { rows: [], completions: [], rewards: [], tokens: 0, ms: 0, rewardMs: 0 };
-    const batch = await this.engine.generate(rows.map((r) => r.prompt), this.config.groupSize, { temperature: this.config.temperature, maxTokens: this.config.maxTokens, seed: this.rng.nextU32() });
+    const batch = await this.engine.generate(rows.map((r) => r.prompt), this.config.groupSize, { temperature: this.config.temperature, maxTokens: this.config.maxTokens, seed: this.rng.nextU32(), logprobs: this.samplerLogProbs() });
     const rewardStart = performance.now();
     const rewards = await Promise.all(rows.map((r, i) => Promise.all(batch.completions[i]!.map((c) => scoreCompletion(r.reward, c.text)))));
     return { rows: [...rows], completions: batch.completions, rewards, tokens: batch.generatedTokens, ms: batch.wallMs, rewardMs: performance.now() - rewardStart };
+  }
+
+  /** Whether the sampler's log-probs serve as the PPO ratio's old log-probs (at temperature 1 they are the policy's own). */
+  private samplerLogProbs(): boolean {
+    return this.config.oldLogProbs === "sampler" && this.config.temperature === 1;
   }
 
   private async runStep(): Promise<void> {
@@ -322,10 +327,15 @@ export class RftRun {
     const advantages = groupAdvantages(rolled.rewards, { scaleByStd: this.config.scaleAdvantages, eps: 1e-6 });
     const sequences: PolicySequence[] = [];
     const seqAdvantages: number[] = [];
+    /** The sampler's log-probs of each sequence's completion; null where one is missing (then all are recomputed). */
+    const seqOldLogp: (readonly number[] | null)[] = [];
+    const samplerLogp = (c: { tokens: readonly number[]; logprobs?: readonly number[] }): readonly number[] | null =>
+      c.logprobs && c.logprobs.length === c.tokens.length && c.logprobs.every(Number.isFinite) ? c.logprobs : null;
     rolled.completions.forEach((group, i) => group.forEach((c, g) => {
       if (advantages[i]![g] === 0) return;
       sequences.push({ tokens: [...c.promptTokens, ...c.tokens], completionStart: c.promptTokens.length });
       seqAdvantages.push(advantages[i]![g]!);
+      seqOldLogp.push(this.samplerLogProbs() ? samplerLogp(c) : null);
     }));
 
     // Outcomes, and the self-judgment reward of each rolled-out prompt's judgments.
@@ -345,6 +355,7 @@ export class RftRun {
       sequences.push({ tokens: [...c.promptTokens, ...c.tokens], completionStart: c.promptTokens.length });
       judgmentTrainTokens += c.promptTokens.length + c.tokens.length;
       seqAdvantages.push(this.config.judgmentWeight * advantage);
+      seqOldLogp.push(this.config.oldLogProbs === "sampler" ? samplerLogp(c) : null);
     };
     for (const j of selection.judgments ?? []) {
       this.store.curriculum.recordPrediction(j.id, step, j.predicted);
@@ -373,7 +384,11 @@ export class RftRun {
     const updateStart = performance.now();
     if (sequences.length > 0) {
       const refLogp = this.reference ? await this.reference.logProbs(sequences) : undefined;
-      update = await this.policy.update(sequences, { advantages: seqAdvantages, ...(refLogp ? { refLogp } : {}) });
+      // One update per batch: the policy that sampled is the policy updated, so llama.cpp's
+      // log-probs of the sampled tokens stand for the graph's (measured within 1e-4) and the
+      // forward pass that would recompute them is saved.
+      const oldLogp = seqOldLogp.every((l) => l !== null) ? (seqOldLogp as (readonly number[])[]) : undefined;
+      update = await this.policy.update(sequences, { advantages: seqAdvantages, ...(oldLogp ? { oldLogp } : {}), ...(refLogp ? { refLogp } : {}) });
       // A non-finite loss or weight ends the run with a clear error before anything is saved from it.
       assertFiniteStep(update, `${this.store.dir}: step ${step}`);
       assertFiniteParams(this.policy.engine, `${this.store.dir}: after step ${step}`);

@@ -183,10 +183,13 @@ describe("rollout correctness", () => {
 
 // One context holding many sequences, decoded as one batch per step, against the pool of
 // one-sequence contexts. Without output-reorder-guard.ts this path samples from other sequences'
-// logits when two sampling threads apply llama.cpp's output reorder at once: 128 sequences of 16
-// prompts of different lengths reorder outputs in every prompt batch, and a 32k vocabulary makes
-// each reorder long enough that the threads overlap (with the guard removed, every greedy run
-// differed from the pool; with a 354-token vocabulary, 2 runs of 8).
+// logits when two sampling threads apply llama.cpp's output reorder at once. 128 sequences of 16
+// prompts of different lengths make prompt batches whose outputs come out of order, and a 32k
+// vocabulary makes each reorder long enough for the threads to overlap. With the guard removed
+// this test failed 3 runs of 3 while batches were assembled in node-llama-cpp's own order (127–128
+// of 128 completions differed); with sequence-order.ts sorting them, reorders are rarer and it
+// failed 1 run of 3 on a loaded 2-core machine: output-reorder-guard.test.ts checks the guard
+// itself deterministically.
 describe("batched decoding", () => {
   const prompts = Array.from({ length: 16 }, (_, i) => `${PROMPTS[i % PROMPTS.length]!} ${"xyz".repeat(i % 5)}${i}`);
   const tokens = (b: RolloutBatch): number[][][] => b.completions.map((g) => g.map((c) => c.tokens));

@@ -12,6 +12,7 @@ import type { GgufFile } from "../gguf/reader.js";
 import { vetAdapterFile, vetModelFile } from "../model/vet-model-file.js";
 import { loadedAdapterCount, releaseAdapter } from "./adapter-release.js";
 import { guardOutputReorder } from "./output-reorder-guard.js";
+import { sequenceOrderKey, sequenceOrderStrategy } from "./sequence-order.js";
 import type { PromptFormat } from "./prompt-format.js";
 import { completionSeed, resolveSampling, type Sampling, type SamplingInput } from "./sampling.js";
 
@@ -80,6 +81,8 @@ export const DEFAULT_PARALLEL = 8;
 interface PoolSlot {
   context: LlamaContext;
   sequence: LlamaContextSequence;
+  /** In a batched context, the sequence's id there (sequences are taken in id order); null in the pool. */
+  sequenceId: number | null;
 }
 
 let sharedLlama: Promise<Llama> | null = null;
@@ -115,6 +118,8 @@ export class RolloutEngine {
   private poolContextSize = 0;
   private adapter: { path: string; scale: number } | null;
   private busy: Promise<unknown> = Promise.resolve();
+  /** Sequences between their first and last token: each queues its next token right after a step (batched decoding waits for them). */
+  private generating = 0;
   private disposed = false;
 
   private constructor(
@@ -336,6 +341,7 @@ export class RolloutEngine {
       threads: this.options.threads,
       // node-llama-cpp raises the batch to at least one token per sequence.
       batchSize: Math.min(contextSize * sequences, 512),
+      ...(sequences > 1 ? { batching: { itemPrioritizationStrategy: sequenceOrderStrategy(() => this.generating) } } : {}),
       ...(this.adapter ? { lora: { adapters: [{ filePath: this.adapter.path, scale: this.adapter.scale }] } } : {}),
     });
   }
@@ -360,13 +366,14 @@ export class RolloutEngine {
         await context.dispose();
         throw new Error(`this node-llama-cpp version cannot be guarded against its output-reorder race: use decoding "pool"`);
       }
-      this.pool = Array.from({ length: size }, () => ({ context, sequence: context.getSequence() }));
+      // A fresh context hands out sequence ids 0, 1, … in order.
+      this.pool = Array.from({ length: size }, (_, sequenceId) => ({ context, sequence: context.getSequence(), sequenceId }));
       this.poolContextSize = contextSize;
       return;
     }
     while (this.pool.length < size) {
       const context = await this.createContext(contextSize);
-      this.pool.push({ context, sequence: context.getSequence() });
+      this.pool.push({ context, sequence: context.getSequence(), sequenceId: null });
     }
     this.poolContextSize = Math.max(this.poolContextSize, contextSize);
   }
@@ -396,7 +403,7 @@ export class RolloutEngine {
       while (nextJob < jobs.length) {
         const job = jobs[nextJob++]!;
         for (const sample of job.samples) {
-          completions[job.prompt]![sample] = await this.runJob(slot.sequence, promptTokens[job.prompt]!, { prompt: job.prompt, sample }, s);
+          completions[job.prompt]![sample] = await this.runJob(slot, promptTokens[job.prompt]!, { prompt: job.prompt, sample }, s);
         }
       }
     };
@@ -406,7 +413,8 @@ export class RolloutEngine {
     return { completions, generatedTokens, wallMs, tokensPerSecond: generatedTokens / (wallMs / 1000) };
   }
 
-  private async runJob(seq: LlamaContextSequence, promptTokens: number[], job: { prompt: number; sample: number }, s: Sampling): Promise<Completion> {
+  private async runJob(slot: PoolSlot, promptTokens: number[], job: { prompt: number; sample: number }, s: Sampling): Promise<Completion> {
+    const seq = slot.sequence;
     const t0 = performance.now();
     // Keep what the sequence already holds of this prompt (the same prompt's previous sample, or a
     // shared prefix such as METIS's instructions and examples) and evaluate only the rest. At
@@ -424,12 +432,19 @@ export class RolloutEngine {
     let finishReason: FinishReason = "length";
     let firstTokenMs = 0;
     const maxStop = Math.max(0, ...s.stop.map((x) => x.length));
-    const options = { ...samplerOptions(s, completionSeed(s.seed, job.prompt, job.sample)), yieldEogToken: true };
+    const options = {
+      ...samplerOptions(s, completionSeed(s.seed, job.prompt, job.sample)),
+      yieldEogToken: true,
+      ...(slot.sequenceId === null ? {} : { evaluationPriority: sequenceOrderKey(slot.sequenceId) }),
+    };
     const iterator = seq.evaluateWithMetadata(input as Token[], { confidence: s.logprobs }, options);
     try {
       for await (const out of iterator) {
         const token = out.token as number;
-        if (tokens.length === 0) firstTokenMs = performance.now() - t0;
+        if (tokens.length === 0) {
+          firstTokenMs = performance.now() - t0;
+          this.generating++;
+        }
         tokens.push(token);
         if (s.logprobs) logprobs.push(Math.log((out as { confidence?: number }).confidence ?? 0));
         if (this.model.isEogToken(out.token)) {
@@ -444,6 +459,7 @@ export class RolloutEngine {
         if (tokens.length >= s.maxTokens) break;
       }
     } finally {
+      if (tokens.length > 0) this.generating--;
       await iterator.return();
     }
     const textTokens = finishReason === "eos" ? tokens.slice(0, -1) : tokens;

@@ -3,7 +3,7 @@
 // their input's shape, summing the gradients of values used more than once, stop-gradient and
 // integer inputs (no gradient), and symbolic zeros (null: nothing emitted).
 import { isFloat } from "./dtype.js";
-import type { Graph, Tensor } from "./graph.js";
+import type { Graph, Node, Tensor } from "./graph.js";
 import { OP_TABLE } from "./op-table.js";
 import * as o from "./ops.js";
 import { formatShape } from "./shape.js";
@@ -61,6 +61,50 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
     return sum;
   };
 
+  // Values of recomputed nodes are rebuilt (once, in the backward pass) where a rule reads them,
+  // so the forward's copy dies after its forward uses instead of living until the backward.
+  // ORT may run a node as soon as its inputs exist, which would bring every rebuilt value back at
+  // the start of the backward pass: the kept values a rebuild starts from therefore pass through
+  // an alias (a Reshape to their own shape, no copy) that depends on the gradient that first
+  // asked for the rebuild, so each rebuild runs when the backward pass reaches it.
+  const gates = new Map<number, Tensor>();
+  const gateOf = (gr: Tensor): Tensor => {
+    let z = gates.get(gr.id);
+    if (!z) {
+      const first = gr.rank === 0 ? gr : o.reduceMax(o.slice(gr, gr.shape.map(() => 0), gr.shape.map(() => 1), gr.shape.map((_, i) => i)), undefined, false);
+      // Always 0 (nothing is below −∞, and NaN compares false), but only known once `gr` is.
+      z = o.cast(o.less(first, -Infinity), "int64");
+      gates.set(gr.id, z);
+    }
+    return z;
+  };
+  const aliases = new Map<number, Tensor>();
+  const rebuilt = new Map<number, Tensor>();
+  const rebuild = (t: Tensor, gate: Tensor, inner: boolean): Tensor => {
+    const p = t.producer;
+    if (!p || !g.recomputed.has(p.id)) {
+      if (!inner || !isFloat(t.dtype)) return t;
+      let a = aliases.get(t.id);
+      if (!a) {
+        a = g.apply1("ReshapeLike", [t, o.add(o.shapeOf(t), gate)], {}, { shape: t.shape });
+        aliases.set(t.id, a);
+      }
+      return a;
+    }
+    let r = rebuilt.get(t.id);
+    if (!r) {
+      const outs = g.apply(p.op, p.inputs.map((x) => rebuild(x, gate, true)), { ...p.attrs }, { ...p.meta });
+      p.outputs.forEach((out, k) => rebuilt.set(out.id, outs[k]!));
+      r = rebuilt.get(t.id)!;
+    }
+    return r;
+  };
+  const forRule = (node: Node, gOut: readonly (Tensor | null)[]): Node => {
+    if (!node.inputs.some((x) => x.producer && g.recomputed.has(x.producer.id)) && !g.recomputed.has(node.id)) return node;
+    const gate = gateOf(gOut.find((x) => x !== null)!);
+    return { ...node, inputs: node.inputs.map((x) => rebuild(x, gate, false)), outputs: node.outputs.map((x) => rebuild(x, gate, false)) };
+  };
+
   addContribution(loss, g.scalar(1, loss.dtype));
   for (let i = nodeCount - 1; i >= 0; i--) {
     const node = g.nodes[i]!;
@@ -68,7 +112,7 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
     const gOut = node.outputs.map(total);
     const def = OP_TABLE[node.op]!;
     if (!def.vjp) throw new GradientError(`no gradient rule for ${node.op} (node ${node.id}, output ${node.outputs[0]})`);
-    const thunks = def.vjp(node, gOut);
+    const thunks = def.vjp(forRule(node, gOut), gOut);
     node.inputs.forEach((x, k) => {
       const thunk = thunks[k];
       if (!thunk || !needs.has(x.id) || !isFloat(x.dtype)) return;

@@ -1,6 +1,7 @@
 // Composite operations built from primitives, so their gradients come from the primitives' rules.
 // Each was checked to be numerically safe as a composite (max-shifted softmax; rsqrt of a mean
-// plus epsilon), so none needs a fused gradient rule.
+// plus epsilon), so none needs a fused gradient rule. Memory is shaped by marking values for
+// recomputation (Graph.recompute), never by a hand-written gradient.
 import type { Tensor } from "./graph.js";
 import * as o from "./ops.js";
 import { ShapeError, formatShape } from "./shape.js";
@@ -82,6 +83,34 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null):
 export function tokenLogProbs(logits: Tensor, targets: Tensor): Tensor {
   const lp = logSoftmax(logits, -1);
   return o.squeeze(o.gatherElements(lp, o.unsqueeze(targets, [-1]), -1), [-1]);
+}
+
+/**
+ * log p(target) for each position of `hidden` [..., D] under an output head of `vocab` rows
+ * (logits = hidden · headᵀ), without the [..., vocab] logits existing whole when vocab > chunk:
+ * each chunk of rows gives its log-sum-exp [..., 1] (its logits, shifted and exponentiated, are
+ * recomputed in the backward pass, so one chunk's worth is alive at a time), the chunks' values
+ * are combined by one more log-sum-exp, and the target's logit is hidden · head[target].
+ * `rows(start, end)` gives head rows [start, end) [end − start, D]; `pick(targets)` the target
+ * rows [..., D]. With vocab ≤ chunk it is tokenLogProbs of the whole logits.
+ */
+export function chunkedTokenLogProbs(hidden: Tensor, vocab: number, chunk: number, rows: (start: number, end: number) => Tensor, pick: (targets: Tensor) => Tensor, targets: Tensor): Tensor {
+  if (!(Number.isInteger(chunk) && chunk > 0)) throw new Error(`chunkedTokenLogProbs: chunk must be a positive integer, found ${chunk}`);
+  const g = hidden.graph;
+  if (vocab <= chunk) return tokenLogProbs(o.matmul(hidden, o.transposeLast2(rows(0, vocab))), targets);
+  const lses: Tensor[] = [];
+  for (let start = 0; start < vocab; start += chunk) {
+    const end = Math.min(vocab, start + chunk);
+    const logits = g.recompute(o.matmul(hidden, g.recompute(o.transposeLast2(rows(start, end))))); // [..., Vc]
+    const max = o.stopGradient(o.reduceMax(logits, [-1], true)); // [..., 1]
+    const e = g.recompute(o.exp(g.recompute(o.sub(logits, max)))); // [..., Vc]
+    lses.push(o.add(max, o.log(o.reduceSum(e, [-1], true)))); // [..., 1]
+  }
+  const all = o.concat(lses, -1); // [..., chunks]
+  const max = o.stopGradient(o.reduceMax(all, [-1], true));
+  const lse = o.add(max, o.log(o.reduceSum(o.exp(o.sub(all, max)), [-1], true))); // [..., 1]
+  const target = o.reduceSum(o.mul(hidden, pick(targets)), [-1], true); // [..., 1]
+  return o.squeeze(o.sub(target, lse), [-1]);
 }
 
 /** Mean negative log-likelihood: logits [N, V], targets [N] (int64), optional weights [N] (then Σ w·nll / Σ w). */

@@ -58,6 +58,12 @@ export class Graph {
   readonly nodes: Node[] = [];
   readonly inputs: GraphInput[] = [];
   readonly constants = new Map<number, { name: string | null; value: ConstantData }>();
+  /**
+   * Nodes whose outputs the backward pass rebuilds instead of keeping from the forward pass
+   * (autodiff.ts clones them where a gradient rule reads them): cheap values that are large, such
+   * as a frozen weight cast to float32 or one vocabulary chunk of the LM head's logits.
+   */
+  readonly recomputed = new Set<number>();
   private nextId = 0;
   private readonly scalarCache = new Map<string, Tensor>();
   private readonly inputNames = new Set<string>();
@@ -107,6 +113,14 @@ export class Graph {
     node.outputs.push(...infos.map((info, i) => new Tensor(this, this.nextId++, info.shape, info.dtype, node, i)));
     this.nodes.push(node);
     return node.outputs;
+  }
+
+  /** Mark the node producing `t` as recomputed in the backward pass (see `recomputed`); returns `t`. */
+  recompute(t: Tensor): Tensor {
+    if (t.graph !== this) throw new Error(`recompute: ${t} belongs to another graph`);
+    if (!t.producer) throw new Error(`recompute: ${t} is a graph input or constant, which is never recomputed`);
+    this.recomputed.add(t.producer.id);
+    return t;
   }
 
   /** `apply` for single-output ops. */

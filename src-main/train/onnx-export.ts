@@ -27,6 +27,13 @@ export interface ExportedModel {
   external: ExternalTensor[];
   /** Whether any value is float64 (ORT's contrib fusions have float32-only kernels). */
   usesFloat64: boolean;
+  /**
+   * Whether it holds values marked for recomputation (Graph.recompute) and so, in a gradient
+   * graph, identical forward and backward nodes that must not be merged back into one.
+   */
+  recomputes: boolean;
+  /** Bytes of its constants (initializers, inline and external): what a session copies in. */
+  constantBytes: number;
 }
 
 export interface ExportOptions {
@@ -76,8 +83,10 @@ export function exportModel(graph: Graph, outputs: Readonly<Record<string, Tenso
 
   const nodes: onnxProto.onnx.INodeProto[] = [];
   let usesFloat64 = false;
+  let recomputes = false;
   for (const node of graph.nodes) {
     if (!neededNodes.has(node.id)) continue;
+    if (graph.recomputed.has(node.id)) recomputes = true;
     if (node.outputs.some((t) => t.dtype === "float64")) usesFloat64 = true;
     const def = OP_TABLE[node.op]!;
     nodes.push({
@@ -93,9 +102,11 @@ export function exportModel(graph: Graph, outputs: Readonly<Record<string, Tenso
   const threshold = options.externalThresholdBytes ?? Infinity;
   const external: ExternalTensor[] = [];
   const initializer: onnxProto.onnx.ITensorProto[] = [];
+  let constantBytes = 0;
   for (const [id, c] of graph.constants) {
     if (!needed.has(id)) continue;
     const bytes = bytesOf(c.value);
+    constantBytes += bytes.length;
     const base = { name: nameOf({ id } as Tensor), dims: [...c.value.dims], dataType: ONNX_DTYPE[c.value.dtype] };
     if (bytes.length >= threshold) {
       const location = `${base.name.replace(/[^A-Za-z0-9_.-]/g, "_")}.bin`;
@@ -127,5 +138,7 @@ export function exportModel(graph: Graph, outputs: Readonly<Record<string, Tenso
     outputs: Object.keys(outputs),
     external,
     usesFloat64,
+    recomputes,
+    constantBytes,
   };
 }

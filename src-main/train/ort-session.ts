@@ -22,6 +22,11 @@ export interface ProgramOptions {
   provider?: ExecutionProvider;
   /** Intra-op threads; 2 measured best on a 2-core machine. */
   threads?: number;
+  /**
+   * ORT's CPU memory arena (default on). Off, every buffer is allocated and freed on its own, so
+   * the process's peak is the graph's peak of live values, not the arena's high-water mark.
+   */
+  memArena?: boolean;
 }
 
 /** Threads per session by default. */
@@ -50,9 +55,13 @@ export class OrtProgram {
         executionProviders: [provider],
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
+        enableCpuMemArena: options.memArena ?? true,
         // Extended fusions (e.g. x·sigmoid(x) → QuickGelu) have float32-only CPU kernels.
         graphOptimizationLevel: exported.usesFloat64 ? "basic" : "all",
         logSeverityLevel: 3,
+        // A recomputed value is a second node identical to the forward's; common-subexpression
+        // elimination would merge them and keep the value alive from the forward to the backward.
+        ...(exported.recomputes ? { extra: { optimization: { disable_specified_optimizers: "CommonSubexpressionElimination" } } } : {}),
       };
       if (exported.external.length === 0) return ort.InferenceSession.create(exported.model, sessionOptions);
       // External data is resolved relative to the model file: write both to a private directory.
@@ -119,7 +128,7 @@ export class ProgramCache {
   get(exported: ExportedModel, options: ProgramOptions = {}): Promise<OrtProgram> {
     const hash = createHash("sha256").update(exported.model);
     for (const e of exported.external) hash.update(e.location).update(e.bytes);
-    const key = `${hash.digest("hex")}:${options.provider ?? "cpu"}:${options.threads ?? DEFAULT_ORT_THREADS}`;
+    const key = `${hash.digest("hex")}:${options.provider ?? "cpu"}:${options.threads ?? DEFAULT_ORT_THREADS}:${options.memArena ?? true}`;
     let p = this.programs.get(key);
     if (!p) {
       p = OrtProgram.create(exported, options);

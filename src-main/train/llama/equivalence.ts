@@ -26,7 +26,8 @@ export async function checkEquivalence(
   adapter: { path: string; config: LoraConfig; pairs: readonly LoraPair[] } | null,
   prompts: readonly string[] = EQUIVALENCE_PROMPTS,
 ): Promise<EquivalenceReport> {
-  const weights = loadLlamaWeights(modelPath);
+  // Float32 holding: quantized weights exactly as llama.cpp dequantizes them, not rounded to float16.
+  const weights = loadLlamaWeights(modelPath, undefined, "float32");
   const engine = await RolloutEngine.load({ modelPath, parallel: 1, adapter: adapter ? { path: adapter.path } : null, promptFormat: "raw" });
   const forward = await LlamaForward.create(weights, adapter);
   try {

@@ -8,7 +8,7 @@ import { writeLoraGguf } from "../../model/lora-file.js";
 import { writeModelGguf, type WeightType } from "../../model/model-file.js";
 import { writeSafetensors, type F32Tensor } from "../../util/safetensors.js";
 import type { LlamaConfig } from "./llama-config.js";
-import type { LlamaWeights } from "./llama-weights.js";
+import { weightsF32, type LlamaWeights } from "./llama-weights.js";
 import { toLoraAdapter, type LoraConfig, type LoraPair } from "./lora.js";
 
 /** Write the adapter as llama.cpp loads it. */
@@ -81,14 +81,14 @@ export function exportPeft(dir: string, config: LlamaConfig, lora: LoraConfig, p
   writeFileSync(join(dir, "adapter_config.json"), JSON.stringify(adapterConfig, null, 2) + "\n");
 }
 
-/** W + (alpha / r) · B · A for each adapted weight, as a new map (other weights shared). */
+/** W + (alpha / r) · B · A for each adapted weight, as a new float32 map (float32-held weights shared). */
 export function mergeLora(weights: LlamaWeights, lora: LoraConfig, pairs: readonly LoraPair[]): Map<string, Float32Array> {
-  const merged = new Map(weights.tensors);
+  const merged = weightsF32(weights);
   const scale = lora.alpha / lora.rank;
   const r = lora.rank;
   for (const p of pairs) {
     const name = `${p.base}.weight`;
-    const w = weights.tensors.get(name);
+    const w = merged.get(name);
     if (!w) throw new Error(`${weights.path}: no tensor ${name} to merge the adapter into`);
     const out = Float32Array.from(w); // [nOut, nIn]
     for (let o = 0; o < p.nOut; o++) {

@@ -5,7 +5,7 @@ import { exportModel } from "../onnx-export.js";
 import { OrtProgram, type ExecutionProvider } from "../ort-session.js";
 import { llamaRopeTables, padBatch } from "./llama-batch.js";
 import { llamaBatchInputs, llamaLogits } from "./llama-graph.js";
-import type { LlamaWeights } from "./llama-weights.js";
+import { ropeFreqs, weightF32, type LlamaWeights } from "./llama-weights.js";
 import type { LoraConfig, LoraPair } from "./lora.js";
 
 /** A compiled forward pass. */
@@ -23,7 +23,7 @@ export class LlamaForward {
       let t = constants.get(name);
       if (!t) {
         const row = weights.rows.find((r) => r.name === name);
-        const data = weights.tensors.get(name);
+        const data = row && weightF32(weights, name);
         if (!row || !data) throw new Error(`${weights.path}: the graph asked for an unknown tensor ${name}`);
         t = g.constant({ dtype: "float32", dims: row.shape, data }, name);
         constants.set(name, t);
@@ -48,7 +48,7 @@ export class LlamaForward {
   /** Logits [B, T, V] for right-padded `sequences`. */
   async logits(sequences: readonly (readonly number[])[]): Promise<{ data: Float32Array; width: number; lengths: number[] }> {
     const batch = padBatch(sequences);
-    const freqs = this.weights.tensors.get("rope_freqs.weight") ?? null;
+    const freqs = ropeFreqs(this.weights);
     const { cos, sin } = llamaRopeTables(this.weights.config, batch.width, freqs);
     const out = await this.program.run({ "batch:tokens": batch.tokens, "batch:cos": cos, "batch:sin": sin, "batch:mask": batch.mask });
     return { data: out.logits!.data as Float32Array, width: batch.width, lengths: batch.lengths };

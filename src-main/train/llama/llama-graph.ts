@@ -1,14 +1,17 @@
 // The forward graph of llama / qwen2 / qwen3 as llama.cpp computes it (llama.cpp src/models/*.cpp):
 // embeddings → per block [RMSNorm → q,k,v (+bias) → (q/k RMSNorm) → RoPE → GQA causal attention
 // → o] + residual → [RMSNorm → SwiGLU] + residual → RMSNorm → output head (or tied embedding).
-import { attention, rmsNorm, rope, silu } from "../composites.js";
+import { attention, chunkedTokenLogProbs, rmsNorm, rope, silu } from "../composites.js";
 import type { DType } from "../dtype.js";
 import type { Graph, Tensor } from "../graph.js";
 import * as o from "../ops.js";
 import type { LlamaConfig } from "./llama-config.js";
 import type { LoraTarget } from "./param-table.js";
 
-/** Where each weight comes from: a graph input (trainable) or a constant (frozen). */
+/**
+ * Where each weight comes from, as float32: a graph input (trainable or frozen float32), a
+ * constant, or a frozen float16 input widened by a Cast (marked for recomputation).
+ */
 export type WeightSource = (name: string) => Tensor;
 /** The LoRA pair (A [r, in], B [out, r]) for a projection base name, if it is adapted. */
 export type LoraSource = (base: string) => { a: Tensor; b: Tensor } | null;
@@ -24,22 +27,42 @@ export interface LlamaBatchInputs {
   mask: Tensor;
 }
 
-/** Logits [B, T, V] of the model. `loraScale` is alpha / rank. */
-export function llamaLogits(c: LlamaConfig, weight: WeightSource, lora: LoraSource, loraScale: number, x: LlamaBatchInputs): Tensor {
+/**
+ * `f` (row selection: a slice, a gather) applied to weight `w`: before the float32 cast when `w`
+ * is a widened float16 input, so only the rows taken are widened; the results are recomputed in
+ * the backward pass rather than kept.
+ */
+function rowsOf(w: Tensor, f: (raw: Tensor) => Tensor): Tensor {
+  const p = w.producer;
+  if (p?.op === "Cast" && p.inputs[0]!.producer === null) return w.graph.recompute(o.cast(f(p.inputs[0]!), w.dtype));
+  return f(w);
+}
+
+/**
+ * The final hidden state [B, T, D] (after the output norm). `loraScale` is alpha / rank. With
+ * `recomputeBlocks`, only each block's output (the residual stream) is kept for the backward
+ * pass; everything inside a block is recomputed from its input there (activation checkpointing:
+ * one more forward pass of compute, activations of one block alive instead of all of them).
+ */
+export function llamaHidden(c: LlamaConfig, weight: WeightSource, lora: LoraSource, loraScale: number, x: LlamaBatchInputs, recomputeBlocks = false): Tensor {
   const hd = c.headDim;
   const blockName = (b: number, t: string): string => `blk.${b}.${t}`;
-  // y = x Wᵀ (+ bias) (+ scale · x Aᵀ Bᵀ); W is [out, in] as GGUF stores it.
+  // y = x Wᵀ (+ bias) (+ scale · x Aᵀ Bᵀ); W is [out, in] as GGUF stores it. Wᵀ is rebuilt in the
+  // backward pass (a transpose, fused into the MatMul) instead of being kept from the forward.
   const project = (h: Tensor, b: number, t: string, target: LoraTarget | null, bias: boolean): Tensor => {
-    let y = o.matmul(h, o.transposeLast2(weight(`${blockName(b, t)}.weight`)));
+    const w = weight(`${blockName(b, t)}.weight`);
+    let y = o.matmul(h, w.graph.recompute(o.transposeLast2(w)));
     if (bias) y = o.add(y, weight(`${blockName(b, t)}.bias`));
     const pair = target ? lora(blockName(b, t)) : null;
     if (pair) y = o.add(y, o.mul(o.matmul(o.matmul(h, o.transposeLast2(pair.a)), o.transposeLast2(pair.b)), loraScale));
     return y;
   };
 
-  let h = o.gather(weight("token_embd.weight"), x.tokens, 0); // [B, T, D]
+  let h = rowsOf(weight("token_embd.weight"), (w) => o.gather(w, x.tokens, 0)); // [B, T, D]
   const toHeads = [0, 2, 1, 3];
+  const g = x.tokens.graph;
   for (let b = 0; b < c.layers; b++) {
+    const first = g.nodes.length;
     const n = rmsNorm(h, weight(`${blockName(b, "attn_norm")}.weight`), c.rmsEps);
     const bt = h.shape.slice(0, 2); // [B, T], symbolic or static
     let q = o.reshape(project(n, b, "attn_q", "q", c.qkvBias), [...bt, c.heads, hd]); // [B, T, H, hd]
@@ -57,10 +80,38 @@ export function llamaLogits(c: LlamaConfig, weight: WeightSource, lora: LoraSour
     const m = rmsNorm(h, weight(`${blockName(b, "ffn_norm")}.weight`), c.rmsEps);
     const act = o.mul(silu(project(m, b, "ffn_gate", "gate", false)), project(m, b, "ffn_up", "up", false)); // [B, T, F]
     h = o.add(h, project(act, b, "ffn_down", "down", false));
+    if (recomputeBlocks) for (const node of g.nodes.slice(first, -1)) g.recompute(node.outputs[0]!);
   }
-  const final = rmsNorm(h, weight("output_norm.weight"), c.rmsEps);
-  const head = weight(c.tiedEmbeddings ? "token_embd.weight" : "output.weight"); // [V, D]
-  return o.matmul(final, o.transposeLast2(head)); // [B, T, V]
+  return rmsNorm(h, weight("output_norm.weight"), c.rmsEps); // [B, T, D]
+}
+
+/** The output head's weight name (the token embedding when tied). */
+const headName = (c: LlamaConfig): string => (c.tiedEmbeddings ? "token_embd.weight" : "output.weight");
+
+/** Logits [B, T, V] of the model. `loraScale` is alpha / rank. */
+export function llamaLogits(c: LlamaConfig, weight: WeightSource, lora: LoraSource, loraScale: number, x: LlamaBatchInputs): Tensor {
+  const head = weight(headName(c)); // [V, D]
+  return o.matmul(llamaHidden(c, weight, lora, loraScale, x), o.transposeLast2(head)); // [B, T, V]
+}
+
+/**
+ * Vocabulary rows per chunk of the LM head in `llamaTokenLogProbs`. A chunk's logits take
+ * 16 KiB per position (a 2 048-position micro-batch: 32 MiB, a handful of such temporaries alive
+ * in its backward step) where a 151 936-token vocabulary's whole logits take 1.2 GiB, several
+ * times over in the backward pass. 16 384 rows measured ~1.5 GB above the model at 2 048 positions.
+ */
+export const HEAD_CHUNK_ROWS = 4096;
+
+/**
+ * log p(targets) [B, T] under the model, without the [B, T, V] logits existing whole: the head is
+ * applied in vocabulary chunks of `chunkRows` (composites.chunkedTokenLogProbs).
+ */
+export function llamaTokenLogProbs(c: LlamaConfig, weight: WeightSource, lora: LoraSource, loraScale: number, x: LlamaBatchInputs, targets: Tensor, chunkRows = HEAD_CHUNK_ROWS, recomputeBlocks = false): Tensor {
+  const hidden = llamaHidden(c, weight, lora, loraScale, x, recomputeBlocks);
+  const head = weight(headName(c)); // [V, D]
+  const rows = (start: number, end: number): Tensor => (start === 0 && end === c.vocab ? head : rowsOf(head, (w) => w.graph.recompute(o.slice(w, [start], [end], [0]))));
+  const pick = (ids: Tensor): Tensor => rowsOf(head, (w) => o.gather(w, ids, 0));
+  return chunkedTokenLogProbs(hidden, c.vocab, chunkRows, rows, pick, targets);
 }
 
 /** Graph inputs for a batch (names prefixed "batch:"). */

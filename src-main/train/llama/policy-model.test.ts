@@ -8,7 +8,7 @@ import type { Aggregation } from "../losses.js";
 import { exportModel } from "../onnx-export.js";
 import { OrtProgram, type HostTensor } from "../ort-session.js";
 import { llamaRopeTables } from "./llama-batch.js";
-import { loadLlamaWeights, type LlamaWeights } from "./llama-weights.js";
+import { loadLlamaWeights, weightF32, type LlamaWeights } from "./llama-weights.js";
 import { initLora } from "./lora.js";
 import { policyBatch, type PolicySequence } from "./policy-batch.js";
 import { buildObjective, microBatches, PolicyModel, prefixPacks, type Objective } from "./policy-model.js";
@@ -46,7 +46,7 @@ describe("policy updates on a tiny qwen2", () => {
     // B starts at zero, so A gets no gradient on the first step; two steps move both.
     const before = (await model.logProbs(data)).map((l) => l.reduce((a, b) => a + b, 0));
     const initial = Object.fromEntries(Object.entries(model.trainables()).map(([k, v]) => [k, Float32Array.from(v)]));
-    const baseBefore = new Map([...model.weights.tensors].map(([k, v]) => [k, Float32Array.from(v)]));
+    const baseBefore = new Map([...model.weights.held].map(([k, v]) => [k, Float32Array.from(v.data)]));
     const step = await model.update(data, { advantages: [1, -1] });
     expect(step.metrics["policy/ratioMean"]).toBeCloseTo(1, 6); // on-policy: old log-probs recomputed
     const after = (await model.logProbs(data)).map((l) => l.reduce((a, b) => a + b, 0));
@@ -58,7 +58,7 @@ describe("policy updates on a tiny qwen2", () => {
     expect(names.filter((n) => n.endsWith("lora_a") && changed(n))).toEqual([]);
     await model.update(data, { advantages: [1, -1] });
     expect(names.filter((n) => !changed(n))).toEqual([]);
-    for (const [k, v] of model.weights.tensors) expect(v, k).toEqual(baseBefore.get(k));
+    for (const [k, v] of model.weights.held) expect(Float32Array.from(v.data), k).toEqual(baseBefore.get(k));
     await model.dispose();
   });
 
@@ -96,7 +96,7 @@ describe("full-model gradient check (float64, qwen3 1×8, LoRA on q and down)", 
       return (name: string): Tensor => {
         if (!cache.has(name)) {
           const row = tinyWeights.rows.find((r) => r.name === name)!;
-          cache.set(name, g.constant({ dtype: "float64", dims: row.shape, data: Float64Array.from(tinyWeights.tensors.get(name)!) }, name));
+          cache.set(name, g.constant({ dtype: "float64", dims: row.shape, data: Float64Array.from(weightF32(tinyWeights, name)) }, name));
         }
         return cache.get(name)!;
       };
@@ -104,7 +104,10 @@ describe("full-model gradient check (float64, qwen3 1×8, LoRA on q and down)", 
     return { pairs, inputs, weight };
   }
 
-  function objectiveFn(objective: Objective, extra: (g: Graph, width: number) => { advantages: Tensor | null; oldLogp: Tensor | null; refLogp: Tensor | null }, pairs: ReturnType<typeof initLora>, weight: (g: Graph) => (name: string) => Tensor) {
+  /** The lean graph: the LM head in chunks of `headChunkRows` rows, blocks recomputed in the backward pass. */
+  interface Lean { headChunkRows: number; recomputeBlocks: boolean }
+
+  function objectiveFn(objective: Objective, extra: (g: Graph, width: number) => { advantages: Tensor | null; oldLogp: Tensor | null; refLogp: Tensor | null }, pairs: ReturnType<typeof initLora>, weight: (g: Graph) => (name: string) => Tensor, lean: Lean | null = null) {
     return (...xs: Tensor[]): Tensor => {
       const g = xs[0]!.graph;
       const consts = batchConstants(g, tinyWeights, sequences);
@@ -112,7 +115,7 @@ describe("full-model gradient check (float64, qwen3 1×8, LoRA on q and down)", 
         const k = pairs.findIndex((p) => p.base === base);
         return k < 0 ? null : { a: xs[2 * k]!, b: xs[2 * k + 1]! };
       };
-      return buildObjective(tinyWeights.config, weight(g), loraOf, lora.alpha / lora.rank, consts.model, { targets: consts.targets, lossMask: consts.lossMask, ...extra(g, consts.width) }, objective).loss;
+      return buildObjective(tinyWeights.config, weight(g), loraOf, lora.alpha / lora.rank, consts.model, { targets: consts.targets, lossMask: consts.lossMask, ...extra(g, consts.width) }, objective, lean?.headChunkRows, lean?.recomputeBlocks).loss;
     };
   }
 
@@ -138,6 +141,14 @@ describe("full-model gradient check (float64, qwen3 1×8, LoRA on q and down)", 
     expect(r.directionalRelError).toBeLessThan(1e-6);
   });
 
+  it("cross-entropy, LM head in 3 chunks of 100 rows and the block recomputed", async () => {
+    const { pairs, inputs, weight } = setup();
+    expect(tinyWeights.config.vocab).toBeGreaterThan(200);
+    const r = await gradCheck({ name: "sft-lean", inputs, fn: objectiveFn({ kind: "sft" }, () => ({ advantages: null, oldLogp: null, refLogp: null }), pairs, weight, { headChunkRows: 100, recomputeBlocks: true }) });
+    expect(r.maxRelError).toBeLessThan(1e-6);
+    expect(r.directionalRelError).toBeLessThan(1e-6);
+  });
+
   it.each([
     ["clipping inactive", 0, "token-mean"],
     ["clipping active", 0.5, "sequence-mean"],
@@ -159,6 +170,10 @@ describe("full-model gradient check (float64, qwen3 1×8, LoRA on q and down)", 
     const r = await gradCheck({ name, inputs, fn: objectiveFn(objective, extra, pairs, weight) });
     expect(r.maxRelError).toBeLessThan(1e-6);
     expect(r.directionalRelError).toBeLessThan(1e-6);
+    // The same loss on the lean graph (chunked head, block recomputed).
+    const leanCheck = await gradCheck({ name: `${name} (lean)`, inputs, fn: objectiveFn(objective, extra, pairs, weight, { headChunkRows: 100, recomputeBlocks: true }) });
+    expect(leanCheck.maxRelError).toBeLessThan(1e-6);
+    expect(leanCheck.directionalRelError).toBeLessThan(1e-6);
   });
 });
 

@@ -2,13 +2,14 @@
 // objective (GRPO family or SFT), AdamW, and the host-side batch preparation.
 import type { DType } from "../dtype.js";
 import type { Graph, Tensor } from "../graph.js";
-import { completionLogProbs, policyLoss, sftLoss, type LossOutput, type PolicyLossOptions } from "../losses.js";
+import * as o from "../ops.js";
+import { policyLoss, sftLoss, type LossOutput, type PolicyLossOptions } from "../losses.js";
 import type { HostTensor } from "../ort-session.js";
-import { Trainer, type ParamSpec, type StepResult, type TrainerOptions, type TrainSpec } from "../trainer.js";
+import { Trainer, type FrozenSpec, type ParamSpec, type StepResult, type TrainerOptions, type TrainSpec } from "../trainer.js";
 import { llamaRopeTables } from "./llama-batch.js";
 import type { LlamaConfig } from "./llama-config.js";
-import { llamaLogits, type LlamaBatchInputs, type LoraSource, type WeightSource } from "./llama-graph.js";
-import type { LlamaWeights } from "./llama-weights.js";
+import { HEAD_CHUNK_ROWS, llamaTokenLogProbs, type LlamaBatchInputs, type LoraSource, type WeightSource } from "./llama-graph.js";
+import { ropeFreqs, weightF32, weightsF32, type LlamaWeights } from "./llama-weights.js";
 import { initLora, type LoraConfig, type LoraPair } from "./lora.js";
 import { alignCompletionValues, completionValues, policyBatch, type PolicySequence } from "./policy-batch.js";
 import { alignPacked, packedValues, packPrefixTree, paddedSize } from "./policy-pack.js";
@@ -27,9 +28,12 @@ export interface ObjectiveInputs {
   refLogp: Tensor | null; // [B, T]
 }
 
-/** The objective on top of the model: shared by training and the gradient checks. */
-export function buildObjective(c: LlamaConfig, weight: WeightSource, lora: LoraSource, loraScale: number, model: LlamaBatchInputs, x: ObjectiveInputs, objective: Objective): LossOutput & { logp: Tensor } {
-  const logp = completionLogProbs(llamaLogits(c, weight, lora, loraScale, model), x.targets); // [B, T]
+/**
+ * The objective on top of the model: shared by training and the gradient checks. The LM head is
+ * applied in vocabulary chunks of `headChunkRows` (llamaTokenLogProbs).
+ */
+export function buildObjective(c: LlamaConfig, weight: WeightSource, lora: LoraSource, loraScale: number, model: LlamaBatchInputs, x: ObjectiveInputs, objective: Objective, headChunkRows = HEAD_CHUNK_ROWS, recomputeBlocks = false): LossOutput & { logp: Tensor } {
+  const logp = llamaTokenLogProbs(c, weight, lora, loraScale, model, x.targets, headChunkRows, recomputeBlocks); // [B, T]
   if (objective.kind === "sft") return { ...sftLoss(logp, x.lossMask), logp };
   if (!x.advantages || !x.oldLogp) throw new Error("the GRPO objective needs advantages and old log-probs");
   return { ...policyLoss(logp, x.oldLogp, x.advantages, x.lossMask, x.refLogp, objective.policy), logp };
@@ -107,6 +111,21 @@ export interface PolicyOptions extends TrainerOptions {
    * positions.
    */
   packPrefixes?: boolean;
+  /** Vocabulary rows per chunk of the LM head (default HEAD_CHUNK_ROWS); smaller in tests. */
+  headChunkRows?: number;
+  /** Recompute each block's activations in the backward pass (llamaHidden); default: recomputeBlocksByDefault. */
+  recomputeBlocks?: boolean;
+}
+
+/**
+ * Whether blocks are recomputed unless asked otherwise: when a micro-batch's activations, kept
+ * whole, would pass 1 GiB. Per position and block about 6 ffn-wide and 24 dim-wide float32 values
+ * are kept (gate, up, their SiLU product and its parts; norms, projections, residuals): 0.5B's
+ * shape at 2 048 positions keeps ~5 GiB, the built-in model at 8 192 a few MiB.
+ */
+export function recomputeBlocksByDefault(c: LlamaConfig, microBatchTokens: number | null): boolean {
+  // One batch of unknown size (no micro-batches): judged at 2 048 positions.
+  return c.layers * (6 * c.ffn + 24 * c.dim) * 4 * (microBatchTokens ?? 2048) > 2 ** 30;
 }
 
 /** The widest packed row (its attention mask is width²). */
@@ -188,31 +207,40 @@ export class PolicyModel {
         params.push({ name: `${p.base}.lora_b`, shape: [p.nOut, mode.lora.rank], init: p.b });
       }
     } else {
-      for (const row of weights.rows) params.push({ name: row.name, shape: row.shape, init: weights.tensors.get(row.name)! });
+      for (const row of weights.rows) params.push({ name: row.name, shape: row.shape, init: weightF32(weights, row.name) });
     }
+    // LoRA: the base weights are graph inputs fed from the one held copy (shared by every session
+    // and by a reference policy over the same weights), float16 ones widened inside the graph.
+    const frozenSpecs: FrozenSpec[] = mode.kind === "full" ? [] : weights.rows.map((row) => {
+      const t = weights.held.get(row.name)!;
+      return { name: row.name, shape: row.shape, dtype: t.dtype, data: t.data };
+    });
+    const { microBatchTokens, packPrefixes = false, headChunkRows = HEAD_CHUNK_ROWS, recomputeBlocks = recomputeBlocksByDefault(c, options.microBatchTokens ?? null), ...trainerOptions } = options;
     const spec: TrainSpec = {
       params,
       data: objectiveData(c, objective),
-      build: (g: Graph, p, d) => {
-        const frozen = new Map<string, Tensor>();
+      frozen: frozenSpecs,
+      build: (g: Graph, p, d, f) => {
+        const widened = new Map<string, Tensor>();
         const weight: WeightSource = (name) => {
           if (mode.kind === "full") return p[name]!;
-          let t = frozen.get(name);
+          let t = widened.get(name);
           if (!t) {
-            const row = weights.rows.find((r) => r.name === name)!;
-            t = g.constant({ dtype: "float32", dims: row.shape, data: weights.tensors.get(name)! }, name);
-            frozen.set(name, t);
+            const input = f[name];
+            if (!input) throw new Error(`${weights.path}: the graph asked for an unknown tensor ${name}`);
+            // The float32 copy is transient: rebuilt in the backward pass, not kept from the forward.
+            t = input.dtype === "float32" ? input : g.recompute(o.cast(input, "float32"));
+            widened.set(name, t);
           }
           return t;
         };
         const lora: LoraSource = (base) => (loraShapes.has(base) ? { a: p[`${base}.lora_a`]!, b: p[`${base}.lora_b`]! } : null);
         const out = buildObjective(c, weight, lora, scale, { tokens: d.tokens!, cos: d.cos!, sin: d.sin!, mask: d.attentionMask! }, {
           targets: d.targets!, lossMask: d.lossMask!, advantages: d.advantages ?? null, oldLogp: d.oldLogp ?? null, refLogp: d.refLogp ?? null,
-        }, objective);
+        }, objective, headChunkRows, recomputeBlocks);
         return { loss: out.loss, metrics: out.metrics, outputs: { logp: out.logp } };
       },
     };
-    const { microBatchTokens, packPrefixes = false, ...trainerOptions } = options;
     if (microBatchTokens !== undefined && !(Number.isInteger(microBatchTokens) && microBatchTokens > 0)) throw new Error(`microBatchTokens must be a positive integer, found ${microBatchTokens}`);
     const trainer = await Trainer.create(spec, microBatchTokens ? { ...trainerOptions, optimizer: "js" } : trainerOptions);
     return new PolicyModel(weights, mode, objective, trainer, loraShapes, microBatchTokens ?? null, packPrefixes);
@@ -220,7 +248,7 @@ export class PolicyModel {
 
   private modelFeeds(sequences: readonly PolicySequence[]): { feeds: Record<string, HostTensor>; batch: ReturnType<typeof policyBatch> } {
     const batch = policyBatch(sequences);
-    const { cos, sin } = llamaRopeTables(this.weights.config, batch.width, this.weights.tensors.get("rope_freqs.weight") ?? null);
+    const { cos, sin } = llamaRopeTables(this.weights.config, batch.width, ropeFreqs(this.weights));
     return { batch, feeds: { tokens: batch.tokens, cos, sin, attentionMask: batch.attentionMask, targets: batch.targets, lossMask: batch.lossMask } };
   }
 
@@ -258,7 +286,7 @@ export class PolicyModel {
       return { feeds, align: (v) => alignCompletionValues(v, batch), read: (v) => completionValues(v, batch) };
     }
     const row = packPrefixTree(seqs);
-    const freqs = this.weights.tensors.get("rope_freqs.weight") ?? null;
+    const freqs = ropeFreqs(this.weights);
     const table = llamaRopeTables(this.weights.config, Math.max(...row.positions) + 1, freqs);
     const half = this.weights.config.headDim / 2;
     const gather = (t: HostTensor): HostTensor => {
@@ -339,9 +367,9 @@ export class PolicyModel {
     return [...this.loraShapes].map(([base, s]) => ({ base, nIn: s.nIn, nOut: s.nOut, a: Float32Array.from(p[`${base}.lora_a`]!), b: Float32Array.from(p[`${base}.lora_b`]!) }));
   }
 
-  /** Current full weights (full mode: the trained ones; LoRA mode: the frozen base). */
+  /** Current full weights as float32 (full mode: the trained ones; LoRA mode: a copy of the frozen base). */
   currentWeights(): Map<string, Float32Array> {
-    if (this.mode.kind === "lora") return this.weights.tensors;
+    if (this.mode.kind === "lora") return weightsF32(this.weights);
     const p = this.trainer.params();
     return new Map(this.weights.rows.map((r) => [r.name, Float32Array.from(p[r.name]!)]));
   }

@@ -66,6 +66,8 @@ export async function judgeBench(argv: string[]): Promise<string> {
       windows: { type: "string", default: "3,6" },
       judgments: { type: "string", default: "1,4" },
       "pool-factor": { type: "string", default: "3" },
+      /** In-context examples: random other items, or items of the candidate's (family, difficulty) cell first. */
+      examples: { type: "string", default: "random" },
       model: { type: "string", default: "resources/models/metis-tiny.gguf" },
       /** A LoRA adapter (GGUF) applied to the model: the judge after RL. */
       adapter: { type: "string" },
@@ -102,7 +104,9 @@ export async function judgeBench(argv: string[]): Promise<string> {
       for (const j of values.judgments.split(",").map(Number)) {
         const t = performance.now();
         const prompts = items.map((it, i) => {
-          const others = rng.shuffle(items.filter((_, o) => o !== i)).slice(0, k);
+          const pool = rng.shuffle(items.filter((_, o) => o !== i));
+          const cell = (o: Observed): string => `${o.row.family}/${o.row.difficulty}`;
+          const others = values.examples === "similar" ? [...pool.filter((o) => cell(o) === cell(it)), ...pool.filter((o) => cell(o) !== cell(it))].slice(0, k) : pool.slice(0, k);
           return judgmentPrompt(others.map((o) => ({ prompt: o.row.prompt, variance: o.first })), it.row.prompt);
         });
         const batch = await engine.generate(prompts, j, { temperature: 1, maxTokens: 8, seed: rng.nextU32(), stop: ["\n"] });
@@ -122,7 +126,7 @@ export async function judgeBench(argv: string[]): Promise<string> {
     }]));
     for (const [name, r] of Object.entries(results)) console.log(`${name.padEnd(16)} spearman ${String(r.spearman).padStart(6)}  signal share of the chosen ${(r.signalShareChosen * 100).toFixed(1)} % (uniform ${(baseRate * 100).toFixed(1)} %)`);
     return writeResult("judge", {
-      model: values.model, adapter: values.adapter ?? null, dataset: values.dataset, items: items.length, group: GROUP, poolFactor,
+      model: values.model, adapter: values.adapter ?? null, examples: values.examples, dataset: values.dataset, items: items.length, group: GROUP, poolFactor,
       signalShareUniform: r3(baseRate), sampleSeconds: r3(sampleSeconds),
       note: "Spearman of each predictor against an independent group of 8 samples; signal share = share of groups with reward variance > 0 among the top 1/poolFactor of random pools of poolFactor × 8 items",
       predictors: results,

@@ -6,6 +6,7 @@ import { memoryBench } from "./memory-bench.js";
 import { preflightBench } from "./preflight-bench.js";
 import { rolloutBench } from "./rollout-bench.js";
 import { soakBench } from "./soak-bench.js";
+import { stepCostBench } from "./step-cost-bench.js";
 import { storeBench } from "./store-bench.js";
 import { trainOpBench } from "./train-op-bench.js";
 import { trainStepBench } from "./train-step-bench.js";
@@ -20,6 +21,7 @@ const BENCHES: Record<string, (argv: string[]) => Promise<string>> = {
   preflight: preflightBench,
   store: storeBench,
   judge: judgeBench,
+  "step-cost": stepCostBench,
   memory: memoryBench,
 };
 

@@ -1,0 +1,70 @@
+// What a step costs per curriculum, where its time goes, and what it evaluates: short runs of
+// each scheduler back to back on the built-in model (run it on a quiet machine: the curricula
+// bench's wall times are taken beside whatever else runs). Medians over steps after a warm-up.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { PRESETS, withPreset, type PresetName } from "../src-main/rft/rft-config.js";
+import { RftRun, type StepMetrics } from "../src-main/rft/rft-run.js";
+import { median } from "../src-main/util/stats.js";
+import { writeResult } from "./write-result.js";
+
+const WARM_UP = 2;
+const r1 = (x: number): number => Math.round(x * 10) / 10;
+
+/** Run the step-cost benchmark; returns the result file. */
+export async function stepCostBench(argv: string[]): Promise<string> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      steps: { type: "string", default: "14" },
+      schedulers: { type: "string", default: "uniform,metis,metis:paper" },
+      seed: { type: "string", default: "1" },
+      model: { type: "string", default: "resources/models/metis-tiny.gguf" },
+    },
+  });
+  const steps = Number(values.steps);
+  const dir = mkdtempSync(join(tmpdir(), "metis-step-cost-"));
+  const rows: Record<string, Record<string, number>> = {};
+  try {
+    for (const entry of values.schedulers.split(",")) {
+      const [scheduler, preset = "workbench"] = entry.split(":") as [string, PresetName | undefined];
+      if (!(preset in PRESETS)) throw new Error(`unknown preset "${preset}" in --schedulers (known: ${Object.keys(PRESETS).join(", ")})`);
+      const seen: StepMetrics[] = [];
+      const run = await RftRun.create(dir, withPreset(preset, {
+        model: values.model, dataset: "resources/datasets/synthetic-train.jsonl", scheduler: scheduler as never,
+        steps, batchSize: 8, groupSize: 8, maxTokens: 96, seed: Number(values.seed), checkpointEvery: 100_000,
+      }), (e) => e.type === "step" && seen.push(e.metrics));
+      try {
+        await run.run();
+      } finally {
+        await run.dispose();
+      }
+      const timed = seen.slice(WARM_UP);
+      const med = (f: (m: StepMetrics) => number): number => median(timed.map(f));
+      const info = (k: string) => (m: StepMetrics): number => m.info[k] ?? 0;
+      rows[entry] = {
+        stepMs: r1(med((m) => m.stepMs - (m.info["time/evalMs"] ?? 0))),
+        judgeMs: r1(med(info("time/judgeMs"))),
+        rolloutMs: r1(med(info("time/rolloutMs"))),
+        updateMs: r1(med(info("time/updateMs"))),
+        rolloutTokens: Math.round(med((m) => m.rolloutTokens)),
+        judgmentTokens: Math.round(med(info("metis/judgmentTokens"))),
+        trainTokens: Math.round(med(info("train/trainTokens"))),
+        judgmentTrainTokens: Math.round(med(info("train/judgmentTrainTokens"))),
+      };
+      console.log(entry.padEnd(12), JSON.stringify(rows[entry]));
+    }
+    const uniform = rows.uniform?.stepMs;
+    const ratios = uniform ? Object.fromEntries(Object.entries(rows).map(([k, r]) => [k, Math.round((r.stepMs! / uniform) * 100) / 100])) : null;
+    if (ratios) console.log("step time / uniform's:", JSON.stringify(ratios));
+    return writeResult("step-cost", {
+      model: values.model, batch: 8, group: 8, maxTokens: 96, steps, warmUp: WARM_UP,
+      note: "medians over steps after the warm-up; stepMs excludes held-out evaluation; judgmentTokens counts every judgment sample's prompt and completion (the prompt's shared prefix is evaluated once per context by llama.cpp, so fewer are computed)",
+      perScheduler: rows, stepTimeRatioToUniform: ratios,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

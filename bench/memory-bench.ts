@@ -47,6 +47,8 @@ const MMAP_MALLOC = { MALLOC_MMAP_THRESHOLD_: "131072" };
 interface Variant {
   arena: boolean;
   recompute: "auto" | "on" | "off";
+  /** The run's --micro-batch-tokens (null: the run's default). */
+  microBatchTokens: number | null;
 }
 
 /** One preset, in this process; prints its JSON result as the last line. */
@@ -65,7 +67,7 @@ async function runChild(model: string, updates: number, variant: Variant): Promi
   const weights = loadLlamaWeights(model);
   mark("training weights loaded");
   // The run's defaults (rank, targets, clip, aggregation, micro-batch budget, threads).
-  const c = resolveRftConfig({ model, dataset: model });
+  const c = resolveRftConfig({ model, dataset: model, ...(variant.microBatchTokens === null ? {} : { microBatchTokens: variant.microBatchTokens }) });
   const policy = await PolicyModel.create(
     weights,
     { kind: "lora", lora: { rank: c.loraRank, alpha: c.loraAlpha, targets: c.loraTargets }, seed: 1 },
@@ -120,10 +122,10 @@ async function runChild(model: string, updates: number, variant: Variant): Promi
 
 /** Run the memory benchmark; returns the result file. */
 export async function memoryBench(argv: string[]): Promise<string> {
-  const { values } = parseArgs({ args: argv, options: { child: { type: "string" }, arena: { type: "string", default: "off" }, recompute: { type: "string", default: "auto" }, malloc: { type: "string", default: "mmap" }, presets: { type: "string", default: "qwen2.5-0.5b,qwen2.5-1.5b" }, models: { type: "string" }, updates: { type: "string", default: "2" } } });
+  const { values } = parseArgs({ args: argv, options: { child: { type: "string" }, arena: { type: "string", default: "off" }, recompute: { type: "string", default: "auto" }, malloc: { type: "string", default: "mmap" }, "micro-batch-tokens": { type: "string" }, presets: { type: "string", default: "qwen2.5-0.5b,qwen2.5-1.5b" }, models: { type: "string" }, updates: { type: "string", default: "2" } } });
   const updates = Number(values.updates);
   if (!["on", "off"].includes(values.arena) || !["auto", "on", "off"].includes(values.recompute)) throw new Error(`--arena on|off and --recompute auto|on|off, found ${values.arena} and ${values.recompute}`);
-  const variant: Variant = { arena: values.arena === "on", recompute: values.recompute as Variant["recompute"] };
+  const variant: Variant = { arena: values.arena === "on", recompute: values.recompute as Variant["recompute"], microBatchTokens: values["micro-batch-tokens"] === undefined ? null : Number(values["micro-batch-tokens"]) };
   if (values.child) {
     console.log(JSON.stringify(await runChild(values.child, updates, variant)));
     return "";
@@ -137,7 +139,7 @@ export async function memoryBench(argv: string[]): Promise<string> {
       const makeArgs = ["make-model", "--preset", preset, "--type", "F16", "--out", model];
       if (!existsSync(model)) execFileSync("nice", ["-n", "19", process.execPath, CLI, ...makeArgs], { stdio: "inherit" });
       const env = values.malloc === "mmap" ? { ...process.env, ...MMAP_MALLOC } : process.env;
-      const r = spawnSync("nice", ["-n", "19", "/usr/bin/time", "-v", process.execPath, "--import", "tsx", MAIN, "memory", "--child", model, "--updates", String(updates), "--arena", values.arena, "--recompute", values.recompute], { encoding: "utf8", maxBuffer: 64 * 2 ** 20, env });
+      const r = spawnSync("nice", ["-n", "19", "/usr/bin/time", "-v", process.execPath, "--import", "tsx", MAIN, "memory", "--child", model, "--updates", String(updates), "--arena", values.arena, "--recompute", values.recompute, ...(variant.microBatchTokens === null ? [] : ["--micro-batch-tokens", String(variant.microBatchTokens)])], { encoding: "utf8", maxBuffer: 64 * 2 ** 20, env });
       const timeRssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1]);
       if (r.status !== 0) {
         console.error(`${preset}: the child failed (${r.status}), peak RSS ${Math.round(timeRssKb / 1024)} MiB: ${r.stderr.slice(-3000)}`);

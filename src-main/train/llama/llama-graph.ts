@@ -114,6 +114,35 @@ export function llamaTokenLogProbs(c: LlamaConfig, weight: WeightSource, lora: L
   return chunkedTokenLogProbs(hidden, c.vocab, chunkRows, rows, pick, targets);
 }
 
+/**
+ * Whether blocks are recomputed in the backward pass unless asked otherwise: when a micro-batch of
+ * `positions` would keep more than 1 GiB of activations. Per position and block about 6
+ * ffn-wide and 24 dim-wide float32 values are kept (gate, up, their SiLU product and its parts;
+ * norms, projections, residuals): Qwen2.5-0.5B's shape at 2 048 positions keeps ~5 GiB, the
+ * built-in model at 8 192 a few MiB.
+ */
+export function recomputeBlocksByDefault(c: { layers: number; ffn: number; dim: number }, positions: number): boolean {
+  return keptBytesPerPosition(c) * positions > 2 ** 30;
+}
+
+/** Activation bytes a position keeps for the backward pass with nothing recomputed (see recomputeBlocksByDefault). */
+function keptBytesPerPosition(c: { layers: number; ffn: number; dim: number }): number {
+  return c.layers * (6 * c.ffn + 24 * c.dim) * 4;
+}
+
+/**
+ * The most padded positions one micro-batch may hold, whatever the run's token budget says:
+ * 1.25 GiB of activations by keptBytesPerPosition (at least one position). That estimate counts
+ * every block's activations; with blocks recomputed the process holds less, but ONNX Runtime does
+ * not run every recomputation late, so this cap is what bounds an update on a large model. On
+ * Qwen2.5-0.5B's shape, 8 × 256 tokens in micro-batches of 2 × 256 peaked at 3.98 GB with the
+ * rollout engine loaded (4.3 GB and rising, then killed at 11 GB, in one micro-batch of 2 048):
+ * this cap gives it 275 positions (one sequence of 256 per micro-batch), Qwen2.5-1.5B's 132.
+ */
+export function microBatchPositionCap(c: { layers: number; ffn: number; dim: number }): number {
+  return Math.max(1, Math.floor((1.25 * 2 ** 30) / keptBytesPerPosition(c)));
+}
+
 /** Graph inputs for a batch (names prefixed "batch:"). */
 export function llamaBatchInputs(g: Graph, c: LlamaConfig, dtype: DType = "float32"): LlamaBatchInputs {
   return {

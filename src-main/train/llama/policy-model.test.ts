@@ -11,6 +11,7 @@ import { llamaRopeTables } from "./llama-batch.js";
 import { loadLlamaWeights, weightF32, type LlamaWeights } from "./llama-weights.js";
 import { initLora } from "./lora.js";
 import { policyBatch, type PolicySequence } from "./policy-batch.js";
+import { microBatchPositionCap, recomputeBlocksByDefault } from "./llama-graph.js";
 import { buildObjective, microBatches, PolicyModel, prefixPacks, type Objective } from "./policy-model.js";
 import { packPrefixTree } from "./policy-pack.js";
 
@@ -174,6 +175,24 @@ describe("full-model gradient check (float64, qwen3 1×8, LoRA on q and down)", 
     const leanCheck = await gradCheck({ name: `${name} (lean)`, inputs, fn: objectiveFn(objective, extra, pairs, weight, { headChunkRows: 100, recomputeBlocks: true }) });
     expect(leanCheck.maxRelError).toBeLessThan(1e-6);
     expect(leanCheck.directionalRelError).toBeLessThan(1e-6);
+  });
+});
+
+describe("activation bounds by model shape", () => {
+  const qwen05 = { layers: 24, dim: 896, ffn: 4864 };
+  const qwen15 = { layers: 28, dim: 1536, ffn: 8960 };
+  it("caps a micro-batch at one 256-token sequence for Qwen2.5-0.5B and -1.5B shapes, not for small models", () => {
+    expect(microBatchPositionCap(qwen05)).toBe(275);
+    expect(microBatchPositionCap(qwen15)).toBe(132);
+    expect(microBatchPositionCap({ layers: 2, dim: 32, ffn: 64 })).toBeGreaterThan(100_000);
+    // One sequence longer than the cap still trains, alone in its micro-batch.
+    const long = [{ tokens: new Array<number>(300).fill(1), completionStart: 10 }, { tokens: new Array<number>(200).fill(1), completionStart: 10 }];
+    expect(microBatches(long, microBatchPositionCap(qwen05))).toEqual([[0], [1]]);
+  });
+
+  it("recomputes blocks where a micro-batch would keep more than 1 GiB", () => {
+    expect(recomputeBlocksByDefault(qwen05, microBatchPositionCap(qwen05))).toBe(true);
+    expect(recomputeBlocksByDefault({ layers: 2, dim: 32, ffn: 64 }, 8192)).toBe(false);
   });
 });
 

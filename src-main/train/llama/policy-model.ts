@@ -8,7 +8,7 @@ import type { HostTensor } from "../ort-session.js";
 import { Trainer, type FrozenSpec, type ParamSpec, type StepResult, type TrainerOptions, type TrainSpec } from "../trainer.js";
 import { llamaRopeTables } from "./llama-batch.js";
 import type { LlamaConfig } from "./llama-config.js";
-import { HEAD_CHUNK_ROWS, llamaTokenLogProbs, type LlamaBatchInputs, type LoraSource, type WeightSource } from "./llama-graph.js";
+import { HEAD_CHUNK_ROWS, llamaTokenLogProbs, microBatchPositionCap, recomputeBlocksByDefault, type LlamaBatchInputs, type LoraSource, type WeightSource } from "./llama-graph.js";
 import { ropeFreqs, weightF32, weightsF32, type LlamaWeights } from "./llama-weights.js";
 import { initLora, type LoraConfig, type LoraPair } from "./lora.js";
 import { alignCompletionValues, completionValues, policyBatch, type PolicySequence } from "./policy-batch.js";
@@ -113,19 +113,11 @@ export interface PolicyOptions extends TrainerOptions {
   packPrefixes?: boolean;
   /** Vocabulary rows per chunk of the LM head (default HEAD_CHUNK_ROWS); smaller in tests. */
   headChunkRows?: number;
-  /** Recompute each block's activations in the backward pass (llamaHidden); default: recomputeBlocksByDefault. */
+  /**
+   * Recompute each block's activations in the backward pass (llamaHidden); default:
+   * recomputeBlocksByDefault at the micro-batch budget (2 048 positions for one whole batch).
+   */
   recomputeBlocks?: boolean;
-}
-
-/**
- * Whether blocks are recomputed unless asked otherwise: when a micro-batch's activations, kept
- * whole, would pass 1 GiB. Per position and block about 6 ffn-wide and 24 dim-wide float32 values
- * are kept (gate, up, their SiLU product and its parts; norms, projections, residuals): 0.5B's
- * shape at 2 048 positions keeps ~5 GiB, the built-in model at 8 192 a few MiB.
- */
-export function recomputeBlocksByDefault(c: LlamaConfig, microBatchTokens: number | null): boolean {
-  // One batch of unknown size (no micro-batches): judged at 2 048 positions.
-  return c.layers * (6 * c.ffn + 24 * c.dim) * 4 * (microBatchTokens ?? 2048) > 2 ** 30;
 }
 
 /** The widest packed row (its attention mask is width²). */
@@ -215,7 +207,11 @@ export class PolicyModel {
       const t = weights.held.get(row.name)!;
       return { name: row.name, shape: row.shape, dtype: t.dtype, data: t.data };
     });
-    const { microBatchTokens, packPrefixes = false, headChunkRows = HEAD_CHUNK_ROWS, recomputeBlocks = recomputeBlocksByDefault(c, options.microBatchTokens ?? null), ...trainerOptions } = options;
+    const { microBatchTokens: asked, packPrefixes = false, headChunkRows = HEAD_CHUNK_ROWS, ...rest } = options;
+    if (asked !== undefined && !(Number.isInteger(asked) && asked > 0)) throw new Error(`microBatchTokens must be a positive integer, found ${asked}`);
+    // Micro-batches never hold more positions than the model's activation cap (exact: gradients accumulate).
+    const microBatchTokens = asked === undefined ? undefined : Math.min(asked, microBatchPositionCap(c));
+    const { recomputeBlocks = recomputeBlocksByDefault(c, microBatchTokens ?? 2048), ...trainerOptions } = rest;
     const spec: TrainSpec = {
       params,
       data: objectiveData(c, objective),
@@ -241,7 +237,6 @@ export class PolicyModel {
         return { loss: out.loss, metrics: out.metrics, outputs: { logp: out.logp } };
       },
     };
-    if (microBatchTokens !== undefined && !(Number.isInteger(microBatchTokens) && microBatchTokens > 0)) throw new Error(`microBatchTokens must be a positive integer, found ${microBatchTokens}`);
     const trainer = await Trainer.create(spec, microBatchTokens ? { ...trainerOptions, optimizer: "js" } : trainerOptions);
     return new PolicyModel(weights, mode, objective, trainer, loraShapes, microBatchTokens ?? null, packPrefixes);
   }

@@ -3,16 +3,18 @@
 // `metis train` runs on factory models (`npm run bench -- preflight`, the table in
 // bench/results/preflight-calibration.json); the terms follow what the process holds:
 //   - a fixed runtime (Node, ONNX Runtime, llama.cpp, the sandbox pool);
-//   - the base weights in float32, held several times over: while the ONNX sessions are built
-//     (the JS copy, each program's serialized model and each session's initializers: forward,
-//     step and outputs), fitted as a number of copies, and fewer once they are built (the JS copy
-//     and three sessions' initializers: 4, from the code, not fitted);
+//   - the base weights as the training engine holds them, once per process (ONNX sessions take
+//     them as inputs and keep no copy; a reference policy shares them): float16 for matrices the
+//     GGUF does not store as F32, float32 otherwise (ModelShape.heldBytes); at the set-up peak a
+//     fitted number of such copies (reading and widening), one once loaded (from the code);
 //   - llama.cpp's model (the GGUF file, mapped and read whole while decoding) and its contexts'
 //     KV caches (F16, one context per parallel sequence);
 //   - the LoRA parameters with their AdamW moments and gradients;
 //   - the update's activations: per padded position of the largest micro-batch, a per-layer
-//     share (hidden width, feed-forward width, attention scores over the sequence) and the
-//     LM head's logits over the vocabulary.
+//     share (hidden width, feed-forward width, attention scores over the sequence) for every
+//     layer, or for one layer plus the kept residual stream when blocks are recomputed
+//     (train/llama/llama-graph.ts recomputeBlocksByDefault), and the LM head's logits over one
+//     vocabulary chunk (HEAD_CHUNK_ROWS rows; the whole vocabulary when smaller).
 // The peak is the larger of the set-up peak (weights while the sessions are built) and the
 // update's (resident weights plus activations): a 358M model with a small batch peaks while it
 // builds its sessions, a small model with a large batch during the update.
@@ -20,6 +22,8 @@ import { Keys, archKey } from "../gguf/constants.js";
 import { metaArray, metaNumber, metaString } from "../gguf/metadata.js";
 import { readGguf, type GgufFile } from "../gguf/reader.js";
 import type { ModelInfo } from "../model/model-info.js";
+import { GgmlType } from "../gguf/constants.js";
+import { HEAD_CHUNK_ROWS, recomputeBlocksByDefault } from "../train/llama/llama-graph.js";
 
 /** What the estimate needs to know about a model: read from its GGUF header. */
 export interface ModelShape {
@@ -33,6 +37,11 @@ export interface ModelShape {
   headDim: number;
   vocab: number;
   contextLength: number;
+  /**
+   * Bytes of the weights as training holds them (train/llama/llama-weights.ts, "auto"): 2 per
+   * element of a matrix not stored as F32, 4 otherwise. Absent: 4 per parameter.
+   */
+  heldBytes?: number;
 }
 
 /** The run settings the estimate depends on. */
@@ -72,13 +81,13 @@ export interface CalibrationMeasurement {
 export interface Calibration {
   /** Fixed runtime, MB. */
   baseMB: number;
-  /** Float32 copies of the base weights at the set-up peak (fitted). */
+  /** Copies of the held weights at the set-up peak (fitted). */
   setupWeightCopies: number;
-  /** Float32 copies of the base weights held once the sessions are built (the JS copy and three sessions'). */
+  /** Copies of the held weights once loaded (one: from the code). */
   weightCopies: number;
   /** Bytes per padded position per layer-unit (4·dim + 3·ffn + 2·heads·seqLen floats). */
   layerActivationBytes: number;
-  /** Bytes per padded position per vocabulary entry. */
+  /** Bytes per padded position per row of the LM head's vocabulary chunk. */
   vocabActivationBytes: number;
   /** Rollout: ms per generated token = rolloutMsPerToken + rolloutMsPerTokenPerGB × file GB. */
   rolloutMsPerToken: number;
@@ -97,11 +106,11 @@ export interface Calibration {
  * bench/results/preflight-calibration.json. Re-fit when the training engine's memory changes.
  */
 export const CALIBRATION: Calibration = {
-  baseMB: 178,
-  setupWeightCopies: 7.84,
-  weightCopies: 4,
-  layerActivationBytes: 16.6,
-  vocabActivationBytes: 60.1,
+  baseMB: 640.8,
+  setupWeightCopies: 1.87,
+  weightCopies: 1,
+  layerActivationBytes: 8.28,
+  vocabActivationBytes: 74.5,
   rolloutMsPerToken: 0.45,
   rolloutMsPerTokenPerGB: 231,
   updateMsPerToken: 5.1,
@@ -151,9 +160,28 @@ export interface RunEstimate {
   microBatchPositions: number;
 }
 
-/** Layer-units per padded position (see Calibration.layerActivationBytes). */
-function layerUnits(shape: ModelShape, seqLen: number): number {
-  return shape.layers * (4 * shape.dim + 3 * shape.ffn + 2 * shape.heads * seqLen);
+/** Held weights, MB (ModelShape.heldBytes). */
+function heldMB(shape: ModelShape): number {
+  return (shape.heldBytes ?? 4 * shape.parameters) / MB;
+}
+
+/**
+ * Layer-units per padded position (see Calibration.layerActivationBytes): every layer's, or one
+ * layer's when the policy recomputes blocks at this micro-batch budget.
+ */
+function layerUnits(shape: ModelShape, seqLen: number, microBatchTokens: number): number {
+  const alive = recomputeBlocksByDefault(shape, microBatchTokens) ? 1 : shape.layers;
+  return alive * (4 * shape.dim + 3 * shape.ffn + 2 * shape.heads * seqLen);
+}
+
+/** The residual stream kept per block when blocks are recomputed: float32 [positions, dim] each, bytes. */
+function residualBytes(shape: ModelShape, positions: number, microBatchTokens: number): number {
+  return recomputeBlocksByDefault(shape, microBatchTokens) ? shape.layers * positions * shape.dim * 4 : 0;
+}
+
+/** Rows of the LM head whose logits exist at once (train/llama/llama-graph.ts HEAD_CHUNK_ROWS). */
+function headRows(shape: ModelShape): number {
+  return Math.min(shape.vocab, HEAD_CHUNK_ROWS);
 }
 
 /** The padded positions of the largest micro-batch: whole sequences up to the budget, at least one. */
@@ -176,19 +204,21 @@ function loraParameters(shape: ModelShape, rank: number, targets: number): numbe
 export function estimateRun(shape: ModelShape, s: EstimateSettings, c: Calibration = CALIBRATION, updatePositions?: number): RunEstimate {
   const seqLen = s.promptTokens + s.maxTokens;
   const sequences = s.batchSize * s.groupSize;
-  const positions = updatePositions ?? microBatchPositions(sequences, seqLen, s.microBatchTokens);
-  const trainers = (s.klCoef ?? 0) > 0 ? 2 : 1;
-  // The JS copy is one of the fitted copies; a reference trainer adds the others again.
-  const W = (4 * shape.parameters) / MB;
-  const weightsMB = W * (c.weightCopies + (trainers - 1) * Math.max(0, c.weightCopies - 1));
-  // A reference trainer is built after the policy's, whose sessions are then resident.
-  const setupMB = W * (c.setupWeightCopies + (trainers - 1) * Math.max(0, c.weightCopies - 1));
+  // The run's budget, not the policy's lower cap for large models (microBatchPositionCap): the
+  // pre-flight's suggestions vary this budget, so its estimate over-counts where the cap binds.
+  const budget = s.microBatchTokens;
+  const positions = updatePositions ?? microBatchPositions(sequences, seqLen, budget);
+  // A reference policy (klCoef > 0) shares the held weights; its forward pass runs apart from the
+  // update, so the update's activations bound it.
+  const W = heldMB(shape);
+  const weightsMB = W * c.weightCopies;
+  const setupMB = W * c.setupWeightCopies;
   const llamaMB = shape.fileBytes / MB;
   const ctx = rolloutContextSize(seqLen, shape.contextLength);
   const kvCacheMB = ((s.parallel ?? ROLLOUT_PARALLEL) * ctx * shape.layers * 2 * shape.kvHeads * shape.headDim * 2) / MB;
   // Parameters, AdamW's two moments and a gradient, float32.
   const loraMB = (loraParameters(shape, s.loraRank, s.loraTargets ?? 7) * 4 * 4) / MB;
-  const activationsMB = (positions * (c.layerActivationBytes * layerUnits(shape, seqLen) + c.vocabActivationBytes * shape.vocab)) / MB;
+  const activationsMB = (positions * (c.layerActivationBytes * layerUnits(shape, seqLen, budget) + c.vocabActivationBytes * headRows(shape)) + residualBytes(shape, positions, budget)) / MB;
   const runtimeMB = c.baseMB;
   const totalMB = runtimeMB + llamaMB + kvCacheMB + loraMB + Math.max(setupMB, weightsMB + activationsMB);
   const rolloutSeconds = (sequences * s.maxTokens * (c.rolloutMsPerToken + (c.rolloutMsPerTokenPerGB * shape.fileBytes) / 2 ** 30)) / 1000;
@@ -224,17 +254,22 @@ function leastSquares(rows: number[][], y: number[]): number[] {
 }
 
 /** A calibration run's fixed terms and the inputs of the fitted ones. */
-function fitInputs(p: CalibrationMeasurement): { fixedMB: number; weightsMB: number; layerMB: number; vocabMB: number } {
+function fitInputs(p: CalibrationMeasurement): { fixedMB: number; residualMB: number; weightsMB: number; layerMB: number; vocabMB: number } {
   const zero: Calibration = { baseMB: 0, setupWeightCopies: 0, weightCopies: 0, layerActivationBytes: 0, vocabActivationBytes: 0, rolloutMsPerToken: 0, rolloutMsPerTokenPerGB: 0, updateMsPerToken: 0, updateMsPerTokenPerMParam: 0, setupS: 0, setupSPerMParam: 0 };
   const trained = Math.max(...p.trainTokens);
   const seqLen = p.settings.promptTokens + p.settings.maxTokens;
   // The update's positions as trained (not the worst case the pre-flight assumes).
-  const positions = Math.min(trained, Math.max(seqLen, p.settings.microBatchTokens));
+  const budget = p.settings.microBatchTokens;
+  const positions = Math.min(trained, Math.max(seqLen, budget));
+  // The kept residual stream is in the update's branch only (with zero coefficients the estimate's
+  // max(set-up, update) is that term).
+  const residualMB = residualBytes(p.shape, positions, budget) / MB;
   return {
-    fixedMB: estimateRun(p.shape, p.settings, zero, positions).memory.totalMB,
-    weightsMB: (4 * p.shape.parameters) / MB,
-    layerMB: (positions * layerUnits(p.shape, seqLen)) / MB,
-    vocabMB: (positions * p.shape.vocab) / MB,
+    fixedMB: estimateRun(p.shape, p.settings, zero, positions).memory.totalMB - residualMB,
+    residualMB,
+    weightsMB: heldMB(p.shape),
+    layerMB: (positions * layerUnits(p.shape, seqLen, budget)) / MB,
+    vocabMB: (positions * headRows(p.shape)) / MB,
   };
 }
 
@@ -252,7 +287,7 @@ export function fitCalibration(points: readonly CalibrationMeasurement[], reside
   const x = points.map(fitInputs);
   let c = { baseMB: 200, setupWeightCopies: 8, layerActivationBytes: 16, vocabActivationBytes: 16 };
   const setupPeak = (i: number): number => c.baseMB + c.setupWeightCopies * x[i]!.weightsMB;
-  const updatePeak = (i: number): number => c.baseMB + resident * x[i]!.weightsMB + c.layerActivationBytes * x[i]!.layerMB + c.vocabActivationBytes * x[i]!.vocabMB;
+  const updatePeak = (i: number): number => c.baseMB + resident * x[i]!.weightsMB + x[i]!.residualMB + c.layerActivationBytes * x[i]!.layerMB + c.vocabActivationBytes * x[i]!.vocabMB;
   for (let iter = 0, previous: string | null = null; iter < 20; iter++) {
     const setup = points.map((_, i) => i).filter((i) => setupPeak(i) >= updatePeak(i));
     const update = points.map((_, i) => i).filter((i) => setupPeak(i) < updatePeak(i));
@@ -266,7 +301,11 @@ export function fitCalibration(points: readonly CalibrationMeasurement[], reside
     }
     if (update.length >= 2) {
       const w = (i: number): number => 1 / points[i]!.peakRssMB;
-      const [layer, vocab] = leastSquares(update.map((i) => [x[i]!.layerMB * w(i), x[i]!.vocabMB * w(i)]), update.map((i) => (points[i]!.peakRssMB - x[i]!.fixedMB - c.baseMB - resident * x[i]!.weightsMB) * w(i))) as [number, number];
+      const rest = update.map((i) => (points[i]!.peakRssMB - x[i]!.fixedMB - x[i]!.residualMB - c.baseMB - resident * x[i]!.weightsMB) * w(i));
+      let [layer, vocab] = leastSquares(update.map((i) => [x[i]!.layerMB * w(i), x[i]!.vocabMB * w(i)]), rest) as [number, number];
+      // A negative cost describes nothing the process holds: drop that term and refit the other.
+      if (layer < 0) [layer, vocab] = [0, leastSquares(update.map((i) => [x[i]!.vocabMB * w(i)]), rest)[0]!];
+      else if (vocab < 0) [layer, vocab] = [leastSquares(update.map((i) => [x[i]!.layerMB * w(i)]), rest)[0]!, 0];
       c = { ...c, layerActivationBytes: layer, vocabActivationBytes: vocab };
     }
   }
@@ -294,6 +333,8 @@ export function modelShape(file: GgufFile): ModelShape {
     headDim: metaNumber(file, a(Keys.attention.keyLength), Math.floor(dim / heads)),
     vocab: metaArray(file, Keys.tokenizer.tokens)?.value.length ?? 0,
     contextLength: metaNumber(file, a(Keys.llm.contextLength), 4096),
+    // As loadLlamaWeights holds them ("auto"): matrices not stored as F32 in float16.
+    heldBytes: file.tensors.reduce((n, t) => n + t.elements * (t.dims.filter((d) => d !== 1).length >= 2 && t.type !== GgmlType.F32 ? 2 : 4), 0),
   };
 }
 

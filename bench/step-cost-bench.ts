@@ -50,7 +50,9 @@ export async function stepCostBench(argv: string[]): Promise<string> {
         rolloutMs: r1(med(info("time/rolloutMs"))),
         updateMs: r1(med(info("time/updateMs"))),
         rolloutTokens: Math.round(med((m) => m.rolloutTokens)),
+        rolloutTokensEvaluated: Math.round(med(info("rollout/tokensEvaluated"))),
         judgmentTokens: Math.round(med(info("metis/judgmentTokens"))),
+        judgmentTokensEvaluated: Math.round(med(info("metis/judgmentTokensEvaluated"))),
         trainTokens: Math.round(med(info("train/trainTokens"))),
         judgmentTrainTokens: Math.round(med(info("train/judgmentTrainTokens"))),
       };
@@ -61,7 +63,7 @@ export async function stepCostBench(argv: string[]): Promise<string> {
     if (ratios) console.log("step time / uniform's:", JSON.stringify(ratios));
     return writeResult("step-cost", {
       model: values.model, batch: 8, group: 8, maxTokens: 96, steps, warmUp: WARM_UP,
-      note: "medians over steps after the warm-up; stepMs excludes held-out evaluation; judgmentTokens counts every judgment sample's prompt and completion (the prompt's shared prefix is evaluated once per context by llama.cpp, so fewer are computed)",
+      note: "medians over steps after the warm-up; stepMs excludes held-out evaluation; judgmentTokens counts every judgment sample's prompt and completion; *Evaluated are the tokens llama.cpp computed (prompt tokens not reused from a context's cache, plus completions)",
       perScheduler: rows, stepTimeRatioToUniform: ratios,
     });
   } finally {

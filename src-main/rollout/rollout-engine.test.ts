@@ -101,7 +101,16 @@ describe("rollout correctness", () => {
         await fresh.generate(["#"], 1, { maxTokens: 1 }); // leaves nothing of the prefix behind
         const alone = await fresh.generate([prompt], 1, greedy);
         expect(shared.completions[i]!.map((c) => c.tokens)).toEqual([alone.completions[0]![0]!.tokens, alone.completions[0]![0]!.tokens]);
+        // After "#", only the BOS token can be reused.
+        expect(alone.completions[0]![0]!.evaluatedPromptTokens).toBeGreaterThanOrEqual(alone.completions[0]![0]!.promptTokens.length - 1);
       }
+      // One context, prompts in turn: each evaluates only what its predecessor left uncached
+      // (at least its last token, fed again for the first next-token distribution).
+      const inTurn = await fresh.generate(prompts, 1, greedy);
+      const evaluated = inTurn.completions.map((g) => g[0]!.evaluatedPromptTokens);
+      const lengths = inTurn.completions.map((g) => g[0]!.promptTokens.length);
+      expect(evaluated.slice(1).every((n, k) => n >= 1 && n < lengths[k + 1]! - 40)).toBe(true);
+      expect(evaluated.reduce((a, b) => a + b, 0)).toBeLessThan(lengths.reduce((a, b) => a + b, 0) / 2);
     } finally {
       await fresh.dispose();
     }

@@ -26,6 +26,8 @@ export interface Completion {
   /** Completion text; cut before a matched stop string, without the end-of-generation token. */
   text: string;
   promptTokens: number[];
+  /** Prompt tokens llama.cpp evaluated for this completion: the rest were reused from its context's cache. */
+  evaluatedPromptTokens: number;
   /** Sampled token ids, including an end-of-generation token or the token that completed a stop string. */
   tokens: number[];
   /** log p(token) under the sampling distribution, when requested. */
@@ -470,6 +472,7 @@ export class RolloutEngine {
       sample: job.sample,
       text,
       promptTokens,
+      evaluatedPromptTokens: input.length,
       tokens,
       ...(s.logprobs ? { logprobs } : {}),
       finishReason,

@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { resolveRftConfig } from "../src-main/rft/rft-config.js";
 import { RolloutEngine } from "../src-main/rollout/rollout-engine.js";
+import { microBatchPositionCap } from "../src-main/train/llama/llama-graph.js";
 import { heldBytes, loadLlamaWeights } from "../src-main/train/llama/llama-weights.js";
 import { PolicyModel } from "../src-main/train/llama/policy-model.js";
 import { Rng } from "../src-main/util/rng.js";
@@ -110,6 +111,8 @@ async function runChild(model: string, updates: number, variant: Variant): Promi
     rolloutTokens: rollout.generatedTokens,
     batch: BATCH,
     microBatchTokens: c.microBatchTokens,
+    // What the policy actually allows per micro-batch (its activation cap on large models).
+    microBatchPositionCap: microBatchPositionCap(weights.config),
     variant,
     updateMs,
     forwardMs,

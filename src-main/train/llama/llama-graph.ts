@@ -98,7 +98,8 @@ export function llamaLogits(c: LlamaConfig, weight: WeightSource, lora: LoraSour
  * Vocabulary rows per chunk of the LM head in `llamaTokenLogProbs`. A chunk's logits take
  * 16 KiB per position (a 2 048-position micro-batch: 32 MiB, a handful of such temporaries alive
  * in its backward step) where a 151 936-token vocabulary's whole logits take 1.2 GiB, several
- * times over in the backward pass. 16 384 rows measured ~1.5 GB above the model at 2 048 positions.
+ * times over in the backward pass. With 16 384-row chunks a 2-layer model of that vocabulary still
+ * peaked ~1.5 GB above its weights in an update of 2 048 positions.
  */
 export const HEAD_CHUNK_ROWS = 4096;
 
@@ -135,9 +136,10 @@ function keptBytesPerPosition(c: { layers: number; ffn: number; dim: number }): 
  * 1.25 GiB of activations by keptBytesPerPosition (at least one position). That estimate counts
  * every block's activations; with blocks recomputed the process holds less, but ONNX Runtime does
  * not run every recomputation late, so this cap is what bounds an update on a large model. On
- * Qwen2.5-0.5B's shape, 8 × 256 tokens in micro-batches of 2 × 256 peaked at 3.98 GB with the
- * rollout engine loaded (4.3 GB and rising, then killed at 11 GB, in one micro-batch of 2 048):
- * this cap gives it 275 positions (one sequence of 256 per micro-batch), Qwen2.5-1.5B's 132.
+ * Qwen2.5-0.5B's shape with the rollout engine loaded (bench/results/memory-*.json), 8 × 256
+ * tokens in one micro-batch of 2 048 passed 11 GB before it was stopped, in micro-batches of
+ * 2 × 256 peaked at 3.98 GB, and under this cap (275 positions: one sequence of 256 per
+ * micro-batch; Qwen2.5-1.5B's is 132) at 3.34 GB.
  */
 export function microBatchPositionCap(c: { layers: number; ffn: number; dim: number }): number {
   return Math.max(1, Math.floor((1.25 * 2 ** 30) / keptBytesPerPosition(c)));

@@ -44,14 +44,15 @@ function rowsOf(w: Tensor, f: (raw: Tensor) => Tensor): Tensor {
  * pass; everything inside a block is recomputed from its input there (activation checkpointing:
  * one more forward pass of compute, activations of one block alive instead of all of them).
  */
-export function llamaHidden(c: LlamaConfig, weight: WeightSource, lora: LoraSource, loraScale: number, x: LlamaBatchInputs, recomputeBlocks = false): Tensor {
+export function llamaHidden(c: LlamaConfig, weight: WeightSource, lora: LoraSource, loraScale: number, x: LlamaBatchInputs, recomputeBlocks = false, recomputeWeights = true): Tensor {
   const hd = c.headDim;
   const blockName = (b: number, t: string): string => `blk.${b}.${t}`;
   // y = x Wᵀ (+ bias) (+ scale · x Aᵀ Bᵀ); W is [out, in] as GGUF stores it. Wᵀ is rebuilt in the
   // backward pass (a transpose, fused into the MatMul) instead of being kept from the forward.
   const project = (h: Tensor, b: number, t: string, target: LoraTarget | null, bias: boolean): Tensor => {
     const w = weight(`${blockName(b, t)}.weight`);
-    let y = o.matmul(h, w.graph.recompute(o.transposeLast2(w)));
+    const wT = o.transposeLast2(w);
+    let y = o.matmul(h, recomputeWeights ? w.graph.recompute(wT) : wT);
     if (bias) y = o.add(y, weight(`${blockName(b, t)}.bias`));
     const pair = target ? lora(blockName(b, t)) : null;
     if (pair) y = o.add(y, o.mul(o.matmul(o.matmul(h, o.transposeLast2(pair.a)), o.transposeLast2(pair.b)), loraScale));
@@ -107,8 +108,8 @@ export const HEAD_CHUNK_ROWS = 4096;
  * log p(targets) [B, T] under the model, without the [B, T, V] logits existing whole: the head is
  * applied in vocabulary chunks of `chunkRows` (composites.chunkedTokenLogProbs).
  */
-export function llamaTokenLogProbs(c: LlamaConfig, weight: WeightSource, lora: LoraSource, loraScale: number, x: LlamaBatchInputs, targets: Tensor, chunkRows = HEAD_CHUNK_ROWS, recomputeBlocks = false): Tensor {
-  const hidden = llamaHidden(c, weight, lora, loraScale, x, recomputeBlocks);
+export function llamaTokenLogProbs(c: LlamaConfig, weight: WeightSource, lora: LoraSource, loraScale: number, x: LlamaBatchInputs, targets: Tensor, chunkRows = HEAD_CHUNK_ROWS, recomputeBlocks = false, recomputeWeights = true): Tensor {
+  const hidden = llamaHidden(c, weight, lora, loraScale, x, recomputeBlocks, recomputeWeights);
   const head = weight(headName(c)); // [V, D]
   const rows = (start: number, end: number): Tensor => (start === 0 && end === c.vocab ? head : rowsOf(head, (w) => w.graph.recompute(o.slice(w, [start], [end], [0]))));
   const pick = (ids: Tensor): Tensor => rowsOf(head, (w) => o.gather(w, ids, 0));

@@ -9,7 +9,7 @@ import { Trainer, type FrozenSpec, type ParamSpec, type StepResult, type Trainer
 import { llamaRopeTables } from "./llama-batch.js";
 import type { LlamaConfig } from "./llama-config.js";
 import { HEAD_CHUNK_ROWS, llamaTokenLogProbs, microBatchPositionCap, recomputeBlocksByDefault, type LlamaBatchInputs, type LoraSource, type WeightSource } from "./llama-graph.js";
-import { ropeFreqs, weightF32, weightsF32, type LlamaWeights } from "./llama-weights.js";
+import { heldBytes, ropeFreqs, weightF32, weightsF32, type LlamaWeights } from "./llama-weights.js";
 import { initLora, type LoraConfig, type LoraPair } from "./lora.js";
 import { alignCompletionValues, completionValues, policyBatch, type PolicySequence } from "./policy-batch.js";
 import { alignPacked, packedValues, packPrefixTree, paddedSize } from "./policy-pack.js";
@@ -32,8 +32,8 @@ export interface ObjectiveInputs {
  * The objective on top of the model: shared by training and the gradient checks. The LM head is
  * applied in vocabulary chunks of `headChunkRows` (llamaTokenLogProbs).
  */
-export function buildObjective(c: LlamaConfig, weight: WeightSource, lora: LoraSource, loraScale: number, model: LlamaBatchInputs, x: ObjectiveInputs, objective: Objective, headChunkRows = HEAD_CHUNK_ROWS, recomputeBlocks = false): LossOutput & { logp: Tensor } {
-  const logp = llamaTokenLogProbs(c, weight, lora, loraScale, model, x.targets, headChunkRows, recomputeBlocks); // [B, T]
+export function buildObjective(c: LlamaConfig, weight: WeightSource, lora: LoraSource, loraScale: number, model: LlamaBatchInputs, x: ObjectiveInputs, objective: Objective, headChunkRows = HEAD_CHUNK_ROWS, recomputeBlocks = false, recomputeWeights = true): LossOutput & { logp: Tensor } {
+  const logp = llamaTokenLogProbs(c, weight, lora, loraScale, model, x.targets, headChunkRows, recomputeBlocks, recomputeWeights); // [B, T]
   if (objective.kind === "sft") return { ...sftLoss(logp, x.lossMask), logp };
   if (!x.advantages || !x.oldLogp) throw new Error("the GRPO objective needs advantages and old log-probs");
   return { ...policyLoss(logp, x.oldLogp, x.advantages, x.lossMask, x.refLogp, objective.policy), logp };
@@ -119,6 +119,9 @@ export interface PolicyOptions extends TrainerOptions {
    */
   recomputeBlocks?: boolean;
 }
+
+/** Held base weights above which training graphs are built memory-lean (see PolicyModel.create). */
+const LEAN_ABOVE_BYTES = 256 * 2 ** 20;
 
 /** The widest packed row (its attention mask is width²). */
 const MAX_PACKED_WIDTH = 2048;
@@ -212,6 +215,11 @@ export class PolicyModel {
     // Micro-batches never hold more positions than the model's activation cap (exact: gradients accumulate).
     const microBatchTokens = asked === undefined ? undefined : Math.min(asked, microBatchPositionCap(c));
     const { recomputeBlocks = recomputeBlocksByDefault(c, microBatchTokens ?? 2048), ...trainerOptions } = rest;
+    // Memory-lean graphs (weights' float32 forms rebuilt in the backward pass, so no graph-wide
+    // common-subexpression pass; ORT's arena off) pay for themselves only on large models: on the
+    // built-in model they made a METIS update 2.6× slower (bench/results/step-cost-*.json).
+    const lean = recomputeBlocks || heldBytes(weights) > LEAN_ABOVE_BYTES;
+    if (trainerOptions.memArena === undefined) trainerOptions.memArena = !lean;
     const spec: TrainSpec = {
       params,
       data: objectiveData(c, objective),
@@ -225,7 +233,7 @@ export class PolicyModel {
             const input = f[name];
             if (!input) throw new Error(`${weights.path}: the graph asked for an unknown tensor ${name}`);
             // The float32 copy is transient: rebuilt in the backward pass, not kept from the forward.
-            t = input.dtype === "float32" ? input : g.recompute(o.cast(input, "float32"));
+            t = input.dtype === "float32" ? input : lean ? g.recompute(o.cast(input, "float32")) : o.cast(input, "float32");
             widened.set(name, t);
           }
           return t;
@@ -233,7 +241,7 @@ export class PolicyModel {
         const lora: LoraSource = (base) => (loraShapes.has(base) ? { a: p[`${base}.lora_a`]!, b: p[`${base}.lora_b`]! } : null);
         const out = buildObjective(c, weight, lora, scale, { tokens: d.tokens!, cos: d.cos!, sin: d.sin!, mask: d.attentionMask! }, {
           targets: d.targets!, lossMask: d.lossMask!, advantages: d.advantages ?? null, oldLogp: d.oldLogp ?? null, refLogp: d.refLogp ?? null,
-        }, objective, headChunkRows, recomputeBlocks);
+        }, objective, headChunkRows, recomputeBlocks, lean);
         return { loss: out.loss, metrics: out.metrics, outputs: { logp: out.logp } };
       },
     };

@@ -63,6 +63,7 @@ export async function stepCostBench(argv: string[]): Promise<string> {
     if (ratios) console.log("step time / uniform's:", JSON.stringify(ratios));
     return writeResult("step-cost", {
       model: values.model, batch: 8, group: 8, maxTokens: 96, steps, warmUp: WARM_UP,
+      malloc: process.env.MALLOC_MMAP_THRESHOLD_ ? { MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ } : "glibc default",
       note: "medians over steps after the warm-up; stepMs excludes held-out evaluation; judgmentTokens counts every judgment sample's prompt and completion; *Evaluated are the tokens llama.cpp computed (prompt tokens not reused from a context's cache, plus completions)",
       perScheduler: rows, stepTimeRatioToUniform: ratios,
     });

@@ -35,6 +35,13 @@ function reach(curve: CurvePoint[], target: number): CurvePoint | null {
   return curve.find((p) => p.passRate >= target) ?? null;
 }
 
+/** A --schedulers entry: a scheduler, optionally with a preset ("metis:paper" is METIS as the paper sets it). */
+export function parseSchedulerEntry(entry: string): { scheduler: string; preset: PresetName } {
+  const [scheduler = "", preset = "workbench"] = entry.split(":");
+  if (!(preset in PRESETS)) throw new Error(`unknown preset "${preset}" in --schedulers (known: ${Object.keys(PRESETS).join(", ")})`);
+  return { scheduler, preset: preset as PresetName };
+}
+
 /** The mean over seeds of each evaluation point (seeds share evaluation steps). */
 function meanCurve(bySeed: Record<number, CurvePoint[]>, seeds: readonly number[]): { step: number; passRate: number; seconds: number; rollouts: number }[] {
   const first = bySeed[seeds[0]!]!;
@@ -94,8 +101,7 @@ export async function curriculaBench(argv: string[]): Promise<string> {
   try {
     // An entry is a scheduler, optionally with a preset: "metis:paper" is METIS as the paper sets it.
     for (const entry of entries) {
-      const [scheduler, preset = "workbench"] = entry.split(":") as [string, PresetName | undefined];
-      if (!(preset in PRESETS)) throw new Error(`unknown preset "${preset}" in --schedulers (known: ${Object.keys(PRESETS).join(", ")})`);
+      const { scheduler, preset } = parseSchedulerEntry(entry);
       curves[entry] = {};
       stepSeconds[entry] = [];
       judged[entry] = [];

@@ -5,9 +5,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { PRESETS, withPreset, type PresetName } from "../src-main/rft/rft-config.js";
+import { withPreset } from "../src-main/rft/rft-config.js";
 import { RftRun, type StepMetrics } from "../src-main/rft/rft-run.js";
 import { median } from "../src-main/util/stats.js";
+import { parseSchedulerEntry } from "./curricula-bench.js";
 import { writeResult } from "./write-result.js";
 
 const WARM_UP = 2;
@@ -29,8 +30,7 @@ export async function stepCostBench(argv: string[]): Promise<string> {
   const rows: Record<string, Record<string, number>> = {};
   try {
     for (const entry of values.schedulers.split(",")) {
-      const [scheduler, preset = "workbench"] = entry.split(":") as [string, PresetName | undefined];
-      if (!(preset in PRESETS)) throw new Error(`unknown preset "${preset}" in --schedulers (known: ${Object.keys(PRESETS).join(", ")})`);
+      const { scheduler, preset } = parseSchedulerEntry(entry);
       const seen: StepMetrics[] = [];
       const run = await RftRun.create(dir, withPreset(preset, {
         model: values.model, dataset: "resources/datasets/synthetic-train.jsonl", scheduler: scheduler as never,

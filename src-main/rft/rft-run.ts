@@ -327,7 +327,10 @@ export class RftRun {
     const advantages = groupAdvantages(rolled.rewards, { scaleByStd: this.config.scaleAdvantages, eps: 1e-6 });
     const sequences: PolicySequence[] = [];
     const seqAdvantages: number[] = [];
-    /** The sampler's log-probs of each sequence's completion; null where one is missing (then all are recomputed). */
+    /**
+     * The sampler's log-probs of each sequence's completion (present only where they were asked
+     * for: see samplerLogProbs and judge); null where one is missing, and then all are recomputed.
+     */
     const seqOldLogp: (readonly number[] | null)[] = [];
     const samplerLogp = (c: { tokens: readonly number[]; logprobs?: readonly number[] }): readonly number[] | null =>
       c.logprobs && c.logprobs.length === c.tokens.length && c.logprobs.every(Number.isFinite) ? c.logprobs : null;
@@ -335,7 +338,7 @@ export class RftRun {
       if (advantages[i]![g] === 0) return;
       sequences.push({ tokens: [...c.promptTokens, ...c.tokens], completionStart: c.promptTokens.length });
       seqAdvantages.push(advantages[i]![g]!);
-      seqOldLogp.push(this.samplerLogProbs() ? samplerLogp(c) : null);
+      seqOldLogp.push(samplerLogp(c));
     }));
 
     // Outcomes, and the self-judgment reward of each rolled-out prompt's judgments.
@@ -355,7 +358,7 @@ export class RftRun {
       sequences.push({ tokens: [...c.promptTokens, ...c.tokens], completionStart: c.promptTokens.length });
       judgmentTrainTokens += c.promptTokens.length + c.tokens.length;
       seqAdvantages.push(this.config.judgmentWeight * advantage);
-      seqOldLogp.push(this.config.oldLogProbs === "sampler" ? samplerLogp(c) : null);
+      seqOldLogp.push(samplerLogp(c));
     };
     for (const j of selection.judgments ?? []) {
       this.store.curriculum.recordPrediction(j.id, step, j.predicted);

@@ -61,7 +61,8 @@ export interface TrainerOptions {
    * ORT's CPU memory arena (ProgramOptions.memArena), off by default: on a 2-layer
    * Qwen2.5-0.5B-shaped model (151 936 vocabulary) an 8 × 256 update peaked 3.2 GB with it and
    * grew to 4.9 GB on the second update (the arena keeps its high-water mark and extends in powers
-   * of two), 2.6 and 3.0 GB without it, no slower.
+   * of two), 2.6 and 3.0 GB without it, no slower. Small models are faster with it: PolicyModel
+   * turns it on for them (see its LEAN_ABOVE_BYTES).
    */
   memArena?: boolean;
   /** Constants at least this large are stored as ONNX external data (protobuf caps a model at 2 GiB). */

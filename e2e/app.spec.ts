@@ -81,7 +81,7 @@ test("import GSM8K by drag and drop, run METIS on the built-in model, pause, swi
   await shot(page, "5-live-run");
 
   // GSM8K is out of reach of the built-in model in 12 tokens: every group has zero variance, and the page says so.
-  await expect(page.getByTestId("run-warning")).toContainText("No learning signal in the first 3 steps", { timeout: 120_000 });
+  await expect(page.getByTestId("run-warning")).toContainText(/No learning signal in the first \d+ steps/, { timeout: 120_000 });
 
   // Pause, change the scheduler, resume, stop.
   latency.push(await inputToPaint(page, () => page.getByRole("button", { name: "Pause" }).click()));

@@ -14,4 +14,10 @@ describe("noSignalWarning", () => {
     expect(noSignalWarning([step(1, 1), step(2, 1), step(3, 1), step(4, 0.75)])).toBeNull();
     expect(noSignalWarning([step(1, 0.5), step(2, 1, 1), step(3, 1, 1), step(4, 1, 1)])).toMatch(/steps 2–4.*too easy/);
   });
+
+  it("names the whole streak, so a run watched late still reads 'the first N steps' (the e2e test raced a sliding window)", () => {
+    const steps = Array.from({ length: 40 }, (_, i) => step(i + 1, 1));
+    expect(noSignalWarning(steps)).toMatch(/^No learning signal in the first 40 steps:/);
+    expect(noSignalWarning([step(1, 0.5), ...steps.slice(1)])).toMatch(/^No learning signal in steps 2–40:/);
+  });
 });

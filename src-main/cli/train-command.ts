@@ -5,6 +5,7 @@ import { CURRICULA } from "../curriculum/registry.js";
 import { PRESETS, resolveRftConfig, RftConfigSchema, withPreset, type PresetName, type RftConfig } from "../rft/rft-config.js";
 import { RftRun, type RftEvent, type StepMetrics } from "../rft/rft-run.js";
 import { PROMPT_FORMATS } from "../rollout/prompt-format.js";
+import { judgePicks, judgePicksLine } from "../protocol/judge-picks.js";
 import { runPreflight, type PreflightReport } from "../engine/preflight.js";
 import { choice, flag, int, num, parseCommand, str, type CommandSpec } from "./options.js";
 
@@ -78,7 +79,11 @@ export async function trainCommand(argv: string[]): Promise<string> {
     if (e.type === "step") {
       lines.push(e.metrics);
       const m = e.metrics;
-      const judge = m.judgeAbsError === null ? "" : `  judge |err| ${m.judgeAbsError.toFixed(3)}${m.judgeSpearman === null ? "" : ` ρ ${m.judgeSpearman.toFixed(2)}`}`;
+      // Not the step's ρ (judgeSpearman): taken over mostly the judge's top picks, it reads near 0 even
+      // for a judge that ranks the whole pool well. Its picks against exploration's, over the last
+      // steps, say whether judging pays.
+      const picks = judgePicksLine(judgePicks(lines));
+      const judge = `${m.judgeAbsError === null ? "" : `  judge |err| ${m.judgeAbsError.toFixed(3)}`}${picks === null ? "" : `  ${picks}`}`;
       const heldOut = m.heldOutPassRate === null ? "" : `  held-out ${(m.heldOutPassRate * 100).toFixed(1)}%`;
       if (!values.json) {
         // ETA from the mean step time of this session's steps.

@@ -3,7 +3,7 @@ import type { TaskRow } from "../datasets/task-row.js";
 import { Rng } from "../util/rng.js";
 import { emptyCurriculumState, OUTCOME_DECAY, recordOutcome, type Judgment, type Outcome, type SelectContext } from "./curriculum.js";
 import { zeroVarianceStreak } from "./greso.js";
-import { judgmentReward, movingBaselineAdvantages, pickExamples, DEFAULT_METIS } from "./metis.js";
+import { judgmentReward, metisCurriculum, movingBaselineAdvantages, pickExamples, DEFAULT_METIS } from "./metis.js";
 import { posterior, sampleBeta } from "./mopps.js";
 import { fitValueHead, pclCurriculum, predictValue, projectFeatures } from "./pcl.js";
 import { CURRICULA, makeCurriculum } from "./registry.js";
@@ -108,6 +108,18 @@ describe("curricula", () => {
     expect(s.chosen.slice(0, 6).map((r) => Number(r.id.slice(1)))).toEqual(best);
     expect(s.info["metis/parseFailures"]).toBe(judged.filter((j) => Number(j.id.slice(1)) % 5 === 0).length);
     expect(s.judgments).toHaveLength(24);
+    // Which chosen prompts the judge picked (the 6 top-ranked) and which exploration drew (the other
+    // 2, from the 18 candidates ranked below them).
+    expect(Object.keys(s.picks!).sort()).toEqual(s.chosen.map((r) => r.id).sort());
+    expect(s.chosen.map((r) => s.picks![r.id])).toEqual([...Array<string>(6).fill("judge"), "explore", "explore"]);
+    const judgeIds = new Set(best.map((n) => `p${n}`));
+    for (const r of s.chosen.slice(6)) {
+      expect(judgeIds.has(r.id)).toBe(false);
+      expect(judged.some((j) => j.id === r.id)).toBe(true);
+    }
+    // No exploration share: every chosen prompt is the judge's.
+    const all = await metisCurriculum({ ...DEFAULT_METIS, exploration: 0 }).select(rows, state, ctx(4, judge));
+    expect(all.chosen.map((r) => all.picks![r.id])).toEqual(Array<string>(8).fill("judge"));
   });
 
   it("metis: examples are the most recent outcomes, or spread over variances", () => {

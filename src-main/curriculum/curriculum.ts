@@ -3,6 +3,7 @@
 // without losing state. The state is bounded by the dataset: a run's full outcome and prediction
 // history is appended to its history.jsonl (store/curriculum-store.ts), never held here.
 import type { TaskRow } from "../datasets/task-row.js";
+import type { PromptPick } from "../protocol/run-types.js";
 import type { Rng } from "../util/rng.js";
 
 /** What one rolled-out group showed. */
@@ -78,6 +79,8 @@ export interface Selection {
   judgments?: Judgment[];
   /** METIS: the in-context examples the judgment prompts showed. */
   examples?: { prompt: string; variance: number }[];
+  /** METIS: by chosen row id, whether the judge's ranking picked it ("judge") or exploration did ("explore"). */
+  picks?: Record<string, PromptPick>;
   /** Counters for metrics, namespaced (e.g. "metis/parseFailures"). */
   info: Record<string, number>;
 }

@@ -8,12 +8,15 @@
 //  - J judgment samples per candidate at temperature 1; the prediction is the mean of those that
 //    parse (failures are counted, never fatal; a candidate with none is treated as unknown);
 //  - allocation: (1 − exploration)·batch by highest prediction, the rest uniformly from the
-//    remaining candidates (unknown predictions rank last);
+//    remaining candidates (unknown predictions rank last); the selection says which is which
+//    (`picks`: a top-ranked slot is "judge" even when its prediction is unknown, which happens
+//    only when fewer candidates parsed than the judge's share of the batch);
 //  - self-judgment reward: 1 − |predicted − observed| / 0.25 (0.25 is the largest variance of a
 //    reward in [0, 1]), floored at 0; an unparseable judgment scores 0.
 import { judgmentPrompt, type JudgmentExample } from "./judgment-format.js";
 import { sampleRows, type Curriculum, type CurriculumState } from "./curriculum.js";
 import type { TaskRow } from "../datasets/task-row.js";
+import type { PromptPick } from "../protocol/run-types.js";
 
 export interface MetisOptions {
   /** Candidates judged per step, as a multiple of the batch. */
@@ -80,12 +83,15 @@ export function metisCurriculum(o: MetisOptions = DEFAULT_METIS): Curriculum {
       const ranked = [...candidates].sort((a, b) => (predicted.get(b.id) ?? -1) - (predicted.get(a.id) ?? -1));
       const exploit = Math.min(ranked.length, Math.round(ctx.batchSize * (1 - o.exploration)));
       const chosen = ranked.slice(0, exploit);
-      chosen.push(...sampleRows(ranked.slice(exploit), ctx.batchSize - chosen.length, ctx.rng));
+      const explored = sampleRows(ranked.slice(exploit), ctx.batchSize - chosen.length, ctx.rng);
+      const picks: Record<string, PromptPick> = Object.fromEntries([...chosen.map((r) => [r.id, "judge"] as const), ...explored.map((r) => [r.id, "explore"] as const)]);
+      chosen.push(...explored);
       const completions = judgments.flatMap((j) => j.completions);
       return {
         chosen,
         judgments,
         examples,
+        picks,
         info: {
           "metis/candidates": candidates.length,
           "metis/examples": examples.length,

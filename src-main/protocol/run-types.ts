@@ -1,11 +1,19 @@
 // What a run reports each step: shared by the engine (which writes it) and the renderer (which draws it).
 
+/**
+ * Why METIS rolled a prompt out: "judge" for the top-ranked candidates (the judge's picks),
+ * "explore" for those drawn uniformly from the rest (the exploration share).
+ */
+export type PromptPick = "judge" | "explore";
+
 /** One prompt's row in a step's record (the heatmap's cell). */
 export interface PromptCell {
   id: string;
   mean: number;
   variance: number;
   predicted: number | null;
+  /** METIS: whether the judge picked it or exploration did; absent for other curricula and in runs recorded before it was. */
+  pick?: PromptPick;
 }
 
 /** What one step reports. */
@@ -25,7 +33,13 @@ export interface StepMetrics {
   stepMs: number;
   /** METIS: mean |predicted − observed| over chosen prompts with a prediction. */
   judgeAbsError: number | null;
-  /** METIS: Spearman rank correlation of predicted and observed variance over this step's judged, rolled-out prompts (null when undefined). */
+  /**
+   * METIS: Spearman rank correlation of predicted and observed variance over this step's judged,
+   * rolled-out prompts (null when undefined). Range-restricted: most of those prompts are the
+   * judge's top picks, so their predictions span a narrow range and this reads near 0 even for a
+   * judge that ranks the whole candidate pool well. Kept for older readers; what to show instead
+   * is judgePicks (judge-picks.ts): judge picks against exploration picks over the last steps.
+   */
   judgeSpearman: number | null;
   judgeParseFailures: number;
   /** DAPO: completions rolled out and then dropped. */

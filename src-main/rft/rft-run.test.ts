@@ -48,6 +48,14 @@ describe("RFT loop", () => {
     expect(split.map(stable)).toEqual(straight.map(stable));
     expect(straight.some((m) => m.loss !== 0)).toBe(true); // updates happened
     expect(straight[0]!.info["metis/candidates"]).toBe(12);
+    // Each step's cells say which prompts the judge picked (its 3 top-ranked of 12 candidates) and
+    // which exploration drew (the 4th, from the other 9), in metrics.jsonl as in the event.
+    const rank = (p: number | null): number => p ?? -1;
+    for (const m of straight) {
+      expect(m.cells.map((c) => c.pick)).toEqual(["judge", "judge", "judge", "explore"]);
+      expect(Math.min(...m.cells.slice(0, 3).map((c) => rank(c.predicted)))).toBeGreaterThanOrEqual(rank(m.cells[3]!.predicted));
+    }
+    expect((await RunStore.open(finalA)).readMetrics().map((m) => (m as unknown as StepMetrics).cells.map((c) => c.pick))).toEqual(straight.map((m) => m.cells.map((c) => c.pick)));
     const latest = (d: string): string => readdirSync(d).filter((f) => f.startsWith("adapter-")).sort().at(-1)!;
     expect(readFileSync(join(dir, latest(dir)))).toEqual(readFileSync(join(finalA, latest(finalA))));
   }, 180_000);
@@ -107,6 +115,7 @@ describe("RFT loop", () => {
     expect(() => run.patch({ groupSize: 3 } as never)).toThrow(/invalid change/);
     await run.run();
     expect(seen.map((m) => m.scheduler)).toEqual(["uniform", "dapo", "dapo"]);
+    expect(seen.flatMap((m) => m.cells).some((c) => "pick" in c)).toBe(false); // only METIS picks
     expect(seen[1]!.learningRate).toBe(1e-3);
     const store = await RunStore.open(run.store.dir);
     expect(store.run.data.history).toMatchObject([{ step: 1, patch: { scheduler: "dapo", learningRate: 1e-3 } }]);

@@ -418,10 +418,15 @@ export class RftRun {
       rolloutTokensPerSecond: rolled.ms > 0 ? rolled.tokens / (rolled.ms / 1000) : 0,
       stepMs: performance.now() - t0,
       judgeAbsError: judgedPairs.length > 0 ? mean(judgedPairs.map((p) => Math.abs(p.predicted - p.observed))) : null,
+      // Range-restricted (see its doc comment): kept for older readers, not shown as the judge's quality.
       judgeSpearman: spearman(judgedPairs.map((p) => p.predicted), judgedPairs.map((p) => p.observed)),
       judgeParseFailures: selection.info["metis/parseFailures"] ?? 0,
       wastedRollouts: wasted,
-      cells: allGroups.map((g) => ({ id: g.row.id, ...observed.get(g.row.id)!, predicted: predictions.get(g.row.id) ?? null })),
+      // METIS says which prompts its judge picked and which exploration did (judge-picks.ts compares them).
+      cells: allGroups.map((g) => {
+        const pick = selection.picks?.[g.row.id];
+        return { id: g.row.id, ...observed.get(g.row.id)!, predicted: predictions.get(g.row.id) ?? null, ...(pick ? { pick } : {}) };
+      }),
       heldOutPassRate: heldOut?.passRate ?? null,
       heldOutReward: heldOut?.meanReward ?? null,
       judgmentExamples: (selection.examples ?? []).map((e) => ({ prompt: compactPrompt(e.prompt), variance: e.variance })),

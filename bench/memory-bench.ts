@@ -8,7 +8,7 @@
 // process.resourceUsage() after each stage.
 //
 //   npm run bench -- memory [--presets qwen2.5-0.5b,qwen2.5-1.5b] [--models DIR] [--updates N]
-//                           [--arena on|off] [--recompute auto|on|off] [--malloc mmap|default]
+//                           [--arena on|off] [--recompute auto|on|off] [--malloc mmap[:BYTES]|default]
 //
 // `--models DIR` keeps the factory models there (made when absent) instead of a temp directory.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { ENGINE_MMAP_THRESHOLD_BYTES } from "../src-main/hosts/malloc-env.js";
 import { resolveRftConfig } from "../src-main/rft/rft-config.js";
 import { RolloutEngine } from "../src-main/rollout/rollout-engine.js";
 import { microBatchPositionCap } from "../src-main/train/llama/llama-graph.js";
@@ -40,9 +41,19 @@ const mb = (bytes: number): number => Math.round(bytes / 1e6);
  * which ORT's per-run activation buffers come from heap arenas that are never given back: the
  * process's peak grows past the graph's peak of live values (measured on a 6-layer 0.5B-shaped
  * model: an update peaked 2.7 GB with glibc's default, 1.8 GB with the threshold fixed at 128 KiB).
- * `--malloc mmap` (the default) runs the child with the threshold fixed.
+ * `--malloc mmap` (the default) runs the child with the threshold the metis command and the app
+ * start their engine with (src-main/hosts/malloc-env.ts), `--malloc mmap:BYTES` at BYTES,
+ * `--malloc default` with glibc's own behaviour.
  */
-const MMAP_MALLOC = { MALLOC_MMAP_THRESHOLD_: "131072" };
+const MMAP_THRESHOLD_DEFAULT = ENGINE_MMAP_THRESHOLD_BYTES;
+
+/** The child's malloc environment for a `--malloc` value, or null for glibc's default. */
+function mallocEnv(value: string): { MALLOC_MMAP_THRESHOLD_: string } | null {
+  if (value === "default") return null;
+  const m = /^mmap(?::(\d+))?$/.exec(value);
+  if (!m) throw new Error(`--malloc mmap, mmap:BYTES or default, found ${value}`);
+  return { MALLOC_MMAP_THRESHOLD_: String(m[1] === undefined ? MMAP_THRESHOLD_DEFAULT : Number(m[1])) };
+}
 
 /** Settings compared by the bench: ORT's memory arena, and block recomputation (auto: the policy's default). */
 interface Variant {
@@ -133,6 +144,7 @@ export async function memoryBench(argv: string[]): Promise<string> {
     console.log(JSON.stringify(await runChild(values.child, updates, variant)));
     return "";
   }
+  const malloc = mallocEnv(values.malloc);
   const dir = values.models ?? mkdtempSync(join(tmpdir(), "metis-memory-"));
   mkdirSync(dir, { recursive: true });
   const runs: Record<string, unknown>[] = [];
@@ -141,7 +153,7 @@ export async function memoryBench(argv: string[]): Promise<string> {
       const model = join(dir, `${preset}-F16.gguf`);
       const makeArgs = ["make-model", "--preset", preset, "--type", "F16", "--out", model];
       if (!existsSync(model)) execFileSync("nice", ["-n", "19", process.execPath, CLI, ...makeArgs], { stdio: "inherit" });
-      const env = values.malloc === "mmap" ? { ...process.env, ...MMAP_MALLOC } : process.env;
+      const env = malloc ? { ...process.env, ...malloc } : process.env;
       const r = spawnSync("nice", ["-n", "19", "/usr/bin/time", "-v", process.execPath, "--import", "tsx", MAIN, "memory", "--child", model, "--updates", String(updates), "--arena", values.arena, "--recompute", values.recompute, ...(variant.microBatchTokens === null ? [] : ["--micro-batch-tokens", String(variant.microBatchTokens)])], { encoding: "utf8", maxBuffer: 64 * 2 ** 20, env });
       const timeRssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1]);
       if (r.status !== 0) {
@@ -151,7 +163,7 @@ export async function memoryBench(argv: string[]): Promise<string> {
       }
       const child = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Record<string, unknown>;
       const peakRssMB = mb(timeRssKb * 1024);
-      const run = { preset, makeModel: `metis ${makeArgs.join(" ")}`, malloc: values.malloc === "mmap" ? MMAP_MALLOC : "glibc default", ...child, peakRssMB, targetMB: TARGETS_MB[preset] ?? null, withinTarget: TARGETS_MB[preset] === undefined ? null : peakRssMB <= TARGETS_MB[preset]! };
+      const run = { preset, makeModel: `metis ${makeArgs.join(" ")}`, malloc: malloc ?? "glibc default", ...child, peakRssMB, targetMB: TARGETS_MB[preset] ?? null, withinTarget: TARGETS_MB[preset] === undefined ? null : peakRssMB <= TARGETS_MB[preset]! };
       console.log(`${preset}: peak RSS ${peakRssMB} MB (target ${TARGETS_MB[preset] ?? "none"} MB), updates ${(child.updateMs as number[]).join(" / ")} ms`);
       for (const s of child.stages as { stage: string; ms: number; maxRssMB: number }[]) console.log(`  ${s.stage.padEnd(44)} at ${(s.ms / 1000).toFixed(1).padStart(6)} s  max RSS ${String(s.maxRssMB).padStart(6)} MB`);
       runs.push(run);

@@ -1,5 +1,5 @@
 // The `metis` command as users run it: the package's bin over the built output.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -58,4 +58,30 @@ test("metis train says what it trains, counts steps with an ETA, resumes a finis
   expect(compared.rows.at(-1)).toMatchObject({ family: null, items: 2 });
   writeFileSync(join(dir, "add.py"), "def add(a, b):\n    return a + b\n");
   expect(metis("score", "--reward", "code", "--language", "python", "--entry-point", "add", "--answer", "assert add(2, 3) == 5", "--completion", join(dir, "add.py")).trim()).toBe("1");
+});
+
+test("on Linux the metis command runs its engine with the 4 MiB malloc threshold, keeps a user's own, and a SIGTERM to it stops the server", async () => {
+  test.skip(process.platform !== "linux", "glibc's malloc settings are Linux-only");
+  const thresholdOf = (pid: number | string): string[] => readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter((v) => v.startsWith("MALLOC_MMAP_THRESHOLD_="));
+  /** Starts `metis serve`; returns the threshold of the process it started and of that process's children, then stops it with a SIGTERM to the started process alone. */
+  const serveWith = async (env: NodeJS.ProcessEnv): Promise<{ own: string[]; children: string[][] }> => {
+    const parent = spawn(process.execPath, ["bin/metis.js", "serve", "--port", "0", "--user-data", mkdtempSync(join(dir, "serve-"))], { stdio: ["ignore", "pipe", "pipe"], env });
+    let log = "";
+    await new Promise<void>((ready, fail) => {
+      const onData = (d: Buffer): void => void ((log += d.toString()).includes("Metis Workbench: http") && ready());
+      parent.stdout!.on("data", onData);
+      parent.stderr!.on("data", onData);
+      parent.once("exit", (code) => fail(new Error(`metis serve exited with ${code}: ${log}`)));
+    });
+    const pids = readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+    const seen = { own: thresholdOf(parent.pid!), children: pids.map(thresholdOf) };
+    parent.kill("SIGTERM");
+    expect(await new Promise((done) => parent.once("exit", done))).toBe(0);
+    expect(log).toContain("stopped"); // the server itself got the SIGTERM and closed
+    return seen;
+  };
+  // The command runs itself again with the threshold: the server lives in that one child.
+  expect(await serveWith({ ...process.env, MALLOC_MMAP_THRESHOLD_: undefined, METIS_MALLOC: undefined })).toEqual({ own: [], children: [["MALLOC_MMAP_THRESHOLD_=4194304"]] });
+  // A user's own setting is kept as it is, with no second process.
+  expect(await serveWith({ ...process.env, MALLOC_MMAP_THRESHOLD_: "262144" })).toEqual({ own: ["MALLOC_MMAP_THRESHOLD_=262144"], children: [] });
 });

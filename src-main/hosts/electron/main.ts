@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { app, BrowserWindow, dialog, ipcMain, session, shell, utilityProcess, type IpcMainInvokeEvent, type UtilityProcess } from "electron";
+import { engineMallocEnv } from "../malloc-env.js";
 import { ELECTRON_CSP_HEADER, ELECTRON_PAGE, isAllowedExternalUrl, isTrustedSender } from "./security-policy.js";
 
 /** The renderer page, with the Electron CSP written into it at build time (electron.vite.config.ts). */
@@ -15,7 +16,11 @@ let nextId = 1;
 const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
 function startEngine(): UtilityProcess {
-  const child = utilityProcess.fork(join(import.meta.dirname, "engine.js"), [app.getPath("userData"), join(app.getAppPath(), "resources"), app.getVersion()], { serviceName: "Metis engine" });
+  const child = utilityProcess.fork(join(import.meta.dirname, "engine.js"), [app.getPath("userData"), join(app.getAppPath(), "resources"), app.getVersion()], {
+    serviceName: "Metis engine",
+    // glibc reads its malloc settings at process start: the engine gets them from here (malloc-env.ts).
+    env: { ...process.env, ...engineMallocEnv(process.env) },
+  });
   child.on("message", (msg: { kind: string; id?: number; ok?: boolean; result?: unknown; error?: { message: string }; event?: unknown }) => {
     if (msg.kind === "event") window?.webContents.send("engine:event", msg.event);
     else if (msg.id !== undefined) {

@@ -1,5 +1,6 @@
 // `metis generate`: sample completions from a GGUF model, optionally with a LoRA adapter.
-import { DEFAULT_THREADS, RolloutEngine } from "../rollout/rollout-engine.js";
+import { DEFAULT_PARALLEL, RolloutEngine } from "../rollout/rollout-engine.js";
+import { rolloutThreadsFor } from "../util/threads.js";
 import { resolveSampling } from "../rollout/sampling.js";
 import { flag, int, list, num, parseCommand, str, type CommandSpec } from "./options.js";
 
@@ -20,7 +21,7 @@ export const GENERATE_COMMAND = {
     "top-k": int("K", "keep only the K most likely tokens; 0 disables", { default: SAMPLING.topK, min: 0 }),
     stop: list("S", "stop when the text contains S (repeatable)"),
     seed: int("N", "sampling seed", { default: SAMPLING.seed, min: 0, max: 0xffffffff }),
-    threads: int("N", "llama.cpp threads per context", { default: DEFAULT_THREADS, min: 1, max: 256 }),
+    threads: int("N", "llama.cpp threads per context (default: the cores shared among 8 contexts)", { default: rolloutThreadsFor(DEFAULT_PARALLEL), min: 1, max: 256 }),
     json: flag("print {completions: [{text, tokens, finishReason}], tokensPerSecond} as JSON"),
   },
 } satisfies CommandSpec;

@@ -6,6 +6,7 @@ import { CURRICULA } from "../curriculum/registry.js";
 import { AGGREGATIONS } from "../train/losses.js";
 import { LORA_TARGETS } from "../train/llama/param-table.js";
 import { PROMPT_FORMATS } from "../rollout/prompt-format.js";
+import { updateThreadsFor } from "../util/threads.js";
 
 export const RftConfigSchema = z.object({
   /** GGUF model to fine-tune (F32 keeps rollouts and training numerically identical). */
@@ -77,8 +78,8 @@ export const RftConfigSchema = z.object({
    * update), "recompute" runs the training graph once more to get them.
    */
   oldLogProbs: z.enum(["sampler", "recompute"]).default("sampler"),
-  /** ORT intra-op threads for the update. */
-  threads: z.number().int().min(1).max(256).default(2),
+  /** ORT intra-op threads for the update; default one per core (2 on the 2-core VM, measured best there), at most 16. */
+  threads: z.number().int().min(1).max(256).default(() => updateThreadsFor()),
 });
 
 export type RftConfig = z.infer<typeof RftConfigSchema>;

@@ -7,6 +7,7 @@
 // sequences in ONE context read each other's logits unless output-reorder-guard.ts is installed
 // (the cause is written there); rollout-engine.test.ts compares both ways and re-scores sampled
 // tokens in isolation, failing on any mismatch.
+import { rolloutThreadsFor } from "../util/threads.js";
 import { getLlama, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaEmbeddingContext, type LlamaModel, type Token } from "node-llama-cpp";
 import type { GgufFile } from "../gguf/reader.js";
 import { vetAdapterFile, vetModelFile } from "../model/vet-model-file.js";
@@ -48,7 +49,7 @@ export interface RolloutBatch {
 /** How the engine runs. */
 export interface RolloutEngineOptions {
   modelPath: string;
-  /** Threads per context. One was measured fastest on 2 cores (bench/results/rollout-*.json). */
+  /** Threads per context; default: the cores shared among the `parallel` contexts (1 on 2 cores, measured fastest there: bench/results/rollout-*.json). */
   threads?: number;
   /** Sequences decoding at once: contexts in the pool, or sequences of the batched context. */
   parallel?: number;
@@ -73,7 +74,6 @@ export interface RolloutEngineOptions {
 /** How concurrent sequences are decoded: see RolloutEngineOptions.decoding. */
 export type Decoding = "pool" | "batched";
 
-export const DEFAULT_THREADS = 1;
 export const DEFAULT_DECODING: Decoding = "pool";
 
 /** Context settings under which llama.cpp's attention is computed in float32 throughout. */
@@ -149,7 +149,8 @@ export class RolloutEngine {
     } catch (e) {
       throw new Error(`${options.modelPath}: llama.cpp could not load the model: ${(e as Error).message}`, { cause: e });
     }
-    const resolved = { modelPath: options.modelPath, threads: options.threads ?? DEFAULT_THREADS, parallel: options.parallel ?? DEFAULT_PARALLEL, decoding: options.decoding ?? DEFAULT_DECODING };
+    const parallel = options.parallel ?? DEFAULT_PARALLEL;
+    const resolved = { modelPath: options.modelPath, threads: options.threads ?? rolloutThreadsFor(parallel), parallel, decoding: options.decoding ?? DEFAULT_DECODING };
     if (!Number.isInteger(resolved.threads) || resolved.threads < 1) throw new Error(`threads must be a positive integer, found ${resolved.threads}`);
     if (!Number.isInteger(resolved.parallel) || resolved.parallel < 1) throw new Error(`parallel must be a positive integer, found ${resolved.parallel}`);
     if (resolved.decoding !== "pool" && resolved.decoding !== "batched") throw new Error(`decoding must be "pool" or "batched", found ${String(resolved.decoding)}`);

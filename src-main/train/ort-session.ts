@@ -1,5 +1,6 @@
 // The only module that imports onnxruntime-node: sessions for exported graphs, created once per
 // (model, execution provider, threads) and reused with dynamic shapes.
+import { updateThreadsFor } from "../util/threads.js";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,7 +21,7 @@ export interface HostTensor {
 
 export interface ProgramOptions {
   provider?: ExecutionProvider;
-  /** Intra-op threads; 2 measured best on a 2-core machine. */
+  /** Intra-op threads; default one per core, at most 16 (2 measured best on a 2-core machine). */
   threads?: number;
   /**
    * ORT's CPU memory arena (default on). Off, every buffer is allocated and freed on its own, so
@@ -30,7 +31,7 @@ export interface ProgramOptions {
 }
 
 /** Threads per session by default. */
-export const DEFAULT_ORT_THREADS = 2;
+export const DEFAULT_ORT_THREADS = updateThreadsFor();
 
 const warnedProviders = new Set<string>();
 

@@ -2,7 +2,7 @@
 import { curriculaBench } from "./curricula-bench.js";
 import { judgeBench } from "./judge-bench.js";
 import { learnBench } from "./learn-bench.js";
-import { memoryBench } from "./memory-bench.js";
+import { memoryBench, scaleBench } from "./memory-bench.js";
 import { preflightBench } from "./preflight-bench.js";
 import { rolloutBench } from "./rollout-bench.js";
 import { soakBench } from "./soak-bench.js";
@@ -23,6 +23,7 @@ const BENCHES: Record<string, (argv: string[]) => Promise<string>> = {
   judge: judgeBench,
   "step-cost": stepCostBench,
   memory: memoryBench,
+  scale: scaleBench,
 };
 
 const [name, ...rest] = process.argv.slice(2);

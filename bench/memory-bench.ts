@@ -11,6 +11,13 @@
 //                           [--arena on|off] [--recompute auto|on|off] [--malloc mmap[:BYTES]|default]
 //
 // `--models DIR` keeps the factory models there (made when absent) instead of a temp directory.
+//
+//   npm run bench -- scale [--presets smollm2-360m,qwen2.5-0.5b,llama-3.2-1b,qwen2.5-1.5b] [--type F16|Q8_0] [--models DIR]
+//
+// The same child per preset, one update, reported for speed (issue 12, item 3): set-up to the
+// first step (llama.cpp load + training weights + ONNX sessions, as RftRun builds a run), rollout
+// tokens/s (8 sequences × 64 tokens after a warm-up, 1 thread × 8 contexts on this machine:
+// threads come from the core count), training tokens/s of one 8 × 256 LoRA GRPO update, peak RSS.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -65,6 +72,7 @@ interface Variant {
 
 /** One preset, in this process; prints its JSON result as the last line. */
 async function runChild(model: string, updates: number, variant: Variant): Promise<Record<string, unknown>> {
+  const setup = { engineLoadMs: 0, weightsMs: 0, policyMs: 0 };
   const stages: { stage: string; ms: number; maxRssMB: number; rssMB: number }[] = [];
   const t0 = performance.now();
   const mark = (stage: string): void => {
@@ -72,15 +80,26 @@ async function runChild(model: string, updates: number, variant: Variant): Promi
     // As it happens, so a child killed for memory still says how far it got.
     console.error(JSON.stringify(stages.at(-1)));
   };
-  const engine = await RolloutEngine.load({ modelPath: model, promptFormat: "raw" });
+  const timed = async <T>(key: keyof typeof setup, f: () => Promise<T> | T): Promise<T> => {
+    const s0 = performance.now();
+    const value = await f();
+    setup[key] = Math.round(performance.now() - s0);
+    return value;
+  };
+  const engine = await timed("engineLoadMs", () => RolloutEngine.load({ modelPath: model, promptFormat: "raw" }));
   // Eight sequences sampling a few tokens each: every weight page is read, the pool's contexts exist.
   const rollout = await engine.generate(["Q: what is 2 + 3?\nA:"], BATCH.sequences, { maxTokens: 16, seed: 1 });
   mark("rollout engine loaded, 8 sequences sampled");
-  const weights = loadLlamaWeights(model);
+  // Rollout speed once warm: 8 sequences × up to 64 tokens (a random factory model rarely stops early).
+  const r0 = performance.now();
+  const sampled = await engine.generate(["Q: name three colours.\nA:"], BATCH.sequences, { maxTokens: 64, seed: 2 });
+  const rolloutTokensPerSecond = Math.round((sampled.generatedTokens / ((performance.now() - r0) / 1000)) * 10) / 10;
+  mark(`rollout timed: ${sampled.generatedTokens} tokens`);
+  const weights = await timed("weightsMs", () => loadLlamaWeights(model));
   mark("training weights loaded");
   // The run's defaults (rank, targets, clip, aggregation, micro-batch budget, threads).
   const c = resolveRftConfig({ model, dataset: model, ...(variant.microBatchTokens === null ? {} : { microBatchTokens: variant.microBatchTokens }) });
-  const policy = await PolicyModel.create(
+  const policy = await timed("policyMs", () => PolicyModel.create(
     weights,
     { kind: "lora", lora: { rank: c.loraRank, alpha: c.loraAlpha, targets: c.loraTargets }, seed: 1 },
     { kind: "grpo", policy: { clipLow: c.clipLow, clipHigh: c.clipHigh, aggregation: c.aggregation, klCoef: 0 } },
@@ -88,7 +107,7 @@ async function runChild(model: string, updates: number, variant: Variant): Promi
       hyper: { lr: c.learningRate, maxGradNorm: 1 }, threads: c.threads, microBatchTokens: c.microBatchTokens, packPrefixes: c.packPrefixes,
       memArena: variant.arena, ...(variant.recompute === "auto" ? {} : { recomputeBlocks: variant.recompute === "on" }),
     },
-  );
+  ));
   mark("policy sessions created");
   const rng = new Rng(7);
   const length = BATCH.promptTokens + BATCH.completionTokens;
@@ -120,6 +139,9 @@ async function runChild(model: string, updates: number, variant: Variant): Promi
     heldWeightsMB: mb(heldBytes(weights)),
     heldDtypes: [...new Set([...weights.held.values()].map((t) => t.dtype))],
     rolloutTokens: rollout.generatedTokens,
+    rolloutTokensPerSecond,
+    // Set-up to the first step as a run pays it (rollout contexts are created by the first step).
+    setup: { ...setup, totalMs: setup.engineLoadMs + setup.weightsMs + setup.policyMs },
     batch: BATCH,
     microBatchTokens: c.microBatchTokens,
     // What the policy actually allows per micro-batch (its activation cap on large models).
@@ -135,8 +157,17 @@ async function runChild(model: string, updates: number, variant: Variant): Promi
 }
 
 /** Run the memory benchmark; returns the result file. */
-export async function memoryBench(argv: string[]): Promise<string> {
-  const { values } = parseArgs({ args: argv, options: { child: { type: "string" }, arena: { type: "string", default: "off" }, recompute: { type: "string", default: "auto" }, malloc: { type: "string", default: "mmap" }, "micro-batch-tokens": { type: "string" }, presets: { type: "string", default: "qwen2.5-0.5b,qwen2.5-1.5b" }, models: { type: "string" }, updates: { type: "string", default: "2" } } });
+export function memoryBench(argv: string[]): Promise<string> {
+  return presetBench("memory", argv, { presets: "qwen2.5-0.5b,qwen2.5-1.5b", updates: "2" });
+}
+
+/** Run the scale benchmark (speed per preset, one update each); returns the result file. */
+export function scaleBench(argv: string[]): Promise<string> {
+  return presetBench("scale", argv, { presets: "smollm2-360m,qwen2.5-0.5b,llama-3.2-1b,qwen2.5-1.5b", updates: "1" });
+}
+
+async function presetBench(name: "memory" | "scale", argv: string[], defaults: { presets: string; updates: string }): Promise<string> {
+  const { values } = parseArgs({ args: argv, options: { child: { type: "string" }, arena: { type: "string", default: "off" }, recompute: { type: "string", default: "auto" }, malloc: { type: "string", default: "mmap" }, "micro-batch-tokens": { type: "string" }, presets: { type: "string", default: defaults.presets }, type: { type: "string", default: "F16" }, models: { type: "string" }, updates: { type: "string", default: defaults.updates } } });
   const updates = Number(values.updates);
   if (!["on", "off"].includes(values.arena) || !["auto", "on", "off"].includes(values.recompute)) throw new Error(`--arena on|off and --recompute auto|on|off, found ${values.arena} and ${values.recompute}`);
   const variant: Variant = { arena: values.arena === "on", recompute: values.recompute as Variant["recompute"], microBatchTokens: values["micro-batch-tokens"] === undefined ? null : Number(values["micro-batch-tokens"]) };
@@ -150,8 +181,8 @@ export async function memoryBench(argv: string[]): Promise<string> {
   const runs: Record<string, unknown>[] = [];
   try {
     for (const preset of values.presets.split(",")) {
-      const model = join(dir, `${preset}-F16.gguf`);
-      const makeArgs = ["make-model", "--preset", preset, "--type", "F16", "--out", model];
+      const model = join(dir, `${preset}-${values.type}.gguf`);
+      const makeArgs = ["make-model", "--preset", preset, "--type", values.type, "--out", model];
       if (!existsSync(model)) execFileSync("nice", ["-n", "19", process.execPath, CLI, ...makeArgs], { stdio: "inherit" });
       const env = malloc ? { ...process.env, ...malloc } : process.env;
       const r = spawnSync("nice", ["-n", "19", "/usr/bin/time", "-v", process.execPath, "--import", "tsx", MAIN, "memory", "--child", model, "--updates", String(updates), "--arena", values.arena, "--recompute", values.recompute, ...(variant.microBatchTokens === null ? [] : ["--micro-batch-tokens", String(variant.microBatchTokens)])], { encoding: "utf8", maxBuffer: 64 * 2 ** 20, env });
@@ -165,11 +196,13 @@ export async function memoryBench(argv: string[]): Promise<string> {
       const peakRssMB = mb(timeRssKb * 1024);
       const run = { preset, makeModel: `metis ${makeArgs.join(" ")}`, malloc: malloc ?? "glibc default", ...child, peakRssMB, targetMB: TARGETS_MB[preset] ?? null, withinTarget: TARGETS_MB[preset] === undefined ? null : peakRssMB <= TARGETS_MB[preset]! };
       console.log(`${preset}: peak RSS ${peakRssMB} MB (target ${TARGETS_MB[preset] ?? "none"} MB), updates ${(child.updateMs as number[]).join(" / ")} ms`);
+      const setup = child.setup as { totalMs: number; engineLoadMs: number; weightsMs: number; policyMs: number };
+      console.log(`  set-up ${(setup.totalMs / 1000).toFixed(1)} s (llama.cpp ${(setup.engineLoadMs / 1000).toFixed(1)}, weights ${(setup.weightsMs / 1000).toFixed(1)}, ONNX sessions ${(setup.policyMs / 1000).toFixed(1)}), rollout ${child.rolloutTokensPerSecond as number} tok/s, training ${(child.updateTokensPerSecond as number[]).join(" / ")} tok/s`);
       for (const s of child.stages as { stage: string; ms: number; maxRssMB: number }[]) console.log(`  ${s.stage.padEnd(44)} at ${(s.ms / 1000).toFixed(1).padStart(6)} s  max RSS ${String(s.maxRssMB).padStart(6)} MB`);
       runs.push(run);
     }
   } finally {
     if (!values.models) rmSync(dir, { recursive: true, force: true });
   }
-  return writeResult("memory", { runs });
+  return writeResult(name, { type: values.type, runs });
 }

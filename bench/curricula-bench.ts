@@ -84,7 +84,7 @@ export async function curriculaBench(argv: string[]): Promise<string> {
       "eval-samples": { type: "string", default: "4" },
       target: { type: "string" },
       model: { type: "string", default: "resources/models/metis-tiny.gguf" },
-      /** Recompute the METIS-against-uniform comparison of an earlier result file (no runs). */
+      /** Recompute the comparison against uniform of earlier result files, comma-separated and merged (no runs). */
       recompute: { type: "string" },
     },
   });
@@ -161,31 +161,54 @@ export async function curriculaBench(argv: string[]): Promise<string> {
     for (const row of metisVsUniform) console.log(JSON.stringify(row));
 
     const path = writeResult("curricula", { model: values.model, dataset: "synthetic-train", batch: 8, group: 8, maxTokens: 96, steps, seeds, evalEvery, evalItems: Number(values["eval-items"]), evalSamples: Number(values["eval-samples"]), target: r3(target), summary, metisVsUniform, curves });
-    const xs = curves[entries[0]!]![seeds[0]!]!.map((p) => p.step);
-    const plots = writePlot(path.replace(/\.json$/, ""), {
-      title: `Held-out pass rate, built-in model (${seeds.length} seeds: mean and min–max)`,
-      xLabel: "step",
-      yLabel: "held-out pass rate",
-      series: entries.map((entry, k) => {
-        const at = (i: number): number[] => seeds.map((s) => curves[entry]![s]![i]?.passRate ?? Number.NaN).filter((v) => !Number.isNaN(v));
-        return { label: entry, color: PALETTE[k % PALETTE.length]!, x: xs, mean: xs.map((_, i) => mean(at(i))), low: xs.map((_, i) => Math.min(...at(i))), high: xs.map((_, i) => Math.max(...at(i))) };
-      }),
-    });
-    if (!(await renderSvgToPng(plots[0]!, plots[1]!))) console.log("no Chromium: the PNG has no labels (they are in the SVG)");
-    console.log(`plots: ${plots.join(", ")}`);
+    await plotCurves(path, entries, seeds, curves);
     return path;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** A new result from an earlier one's curves, with the comparison computed as this version does. */
-function recompute(file: string): string {
-  const old = JSON.parse(readFileSync(file, "utf8")) as { seeds: number[]; curves: Record<string, Record<number, CurvePoint[]>>; summary: { scheduler: string; secondsPerStep: number }[] } & Record<string, unknown>;
-  const entries = Object.keys(old.curves);
-  const stepSeconds = Object.fromEntries(old.summary.map((r) => [r.scheduler, [r.secondsPerStep]]));
-  const metisVsUniform = compareToUniform(entries, old.seeds, old.curves, stepSeconds);
+/** The held-out curves with seed bands as SVG + PNG beside the result file. */
+async function plotCurves(path: string, entries: readonly string[], seeds: readonly number[], curves: Record<string, Record<number, CurvePoint[]>>): Promise<void> {
+  const xs = curves[entries[0]!]![seeds[0]!]!.map((p) => p.step);
+  const plots = writePlot(path.replace(/\.json$/, ""), {
+    title: `Held-out pass rate, built-in model (${seeds.length} seeds: mean and min–max)`,
+    xLabel: "step",
+    yLabel: "held-out pass rate",
+    series: entries.map((entry, k) => {
+      const at = (i: number): number[] => seeds.map((s) => curves[entry]![s]![i]?.passRate ?? Number.NaN).filter((v) => !Number.isNaN(v));
+      return { label: entry, color: PALETTE[k % PALETTE.length]!, x: xs, mean: xs.map((_, i) => mean(at(i))), low: xs.map((_, i) => Math.min(...at(i))), high: xs.map((_, i) => Math.max(...at(i))) };
+    }),
+  });
+  if (!(await renderSvgToPng(plots[0]!, plots[1]!))) console.log("no Chromium: the PNG has no labels (they are in the SVG)");
+  console.log(`plots: ${plots.join(", ")}`);
+}
+
+/**
+ * A new result from earlier ones' curves, with the comparison computed as this version does.
+ * Several files (comma-separated) are merged when they were run alike (steps, seeds, evaluation
+ * and target), so curricula run at different times compare against one uniform.
+ */
+async function recompute(files: string): Promise<string> {
+  type Result = { seeds: number[]; curves: Record<string, Record<number, CurvePoint[]>>; summary: { scheduler: string; secondsPerStep: number }[] } & Record<string, unknown>;
+  const paths = files.split(",");
+  const results = paths.map((f) => JSON.parse(readFileSync(f, "utf8")) as Result);
+  const [first, ...others] = results as [Result, ...Result[]];
+  const alike = ["steps", "seeds", "evalEvery", "evalItems", "evalSamples", "target", "model", "batch", "group", "maxTokens"];
+  for (const [i, other] of others.entries()) {
+    for (const key of alike) {
+      if (JSON.stringify(other[key]) !== JSON.stringify(first[key])) throw new Error(`${paths[i + 1]}: ${key} is ${JSON.stringify(other[key])}, ${paths[0]} has ${JSON.stringify(first[key])}; only results run alike merge`);
+    }
+  }
+  const curves = Object.assign({}, ...results.map((r) => r.curves)) as Result["curves"];
+  const summary = results.flatMap((r) => r.summary);
+  const entries = Object.keys(curves);
+  const stepSeconds = Object.fromEntries(summary.map((r) => [r.scheduler, [r.secondsPerStep]]));
+  const metisVsUniform = compareToUniform(entries, first.seeds, curves, stepSeconds);
   for (const row of metisVsUniform) console.log(JSON.stringify(row));
-  const { benchmark: _b, date: _d, machine: _m, ...rest } = old;
-  return writeResult("curricula", { ...rest, recomputedFrom: file, metisVsUniform });
+  const { benchmark: _b, date: _d, machine: _m, ...rest } = first;
+  const path = writeResult("curricula", { ...rest, recomputedFrom: paths, summary, metisVsUniform, curves });
+  // Merged results get one plot of every curriculum.
+  if (paths.length > 1) await plotCurves(path, entries, first.seeds, curves);
+  return path;
 }

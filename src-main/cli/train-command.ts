@@ -4,7 +4,7 @@ import type { z } from "zod";
 import { CURRICULA } from "../curriculum/registry.js";
 import { PRESETS, resolveRftConfig, RftConfigSchema, withPreset, type PresetName, type RftConfig } from "../rft/rft-config.js";
 import { RftRun, type RftEvent, type StepMetrics } from "../rft/rft-run.js";
-import { PROMPT_FORMATS } from "../rollout/prompt-format.js";
+import { DECODINGS, PROMPT_FORMATS } from "../rollout/prompt-format.js";
 import { judgePicks, judgePicksLine } from "../protocol/judge-picks.js";
 import { runPreflight, type PreflightReport } from "../engine/preflight.js";
 import { choice, flag, int, num, parseCommand, str, type CommandSpec } from "./options.js";
@@ -37,6 +37,7 @@ export const TRAIN_COMMAND = {
     lr: num("X", "AdamW learning rate", { default: RUN.learningRate, ...bounds("learningRate") }),
     "max-tokens": int("N", "most tokens per completion", { default: RUN.maxTokens, ...bounds("maxTokens") }),
     "prompt-format": choice(PROMPT_FORMATS, "prompts through the model's chat template, as written, or chat when the model has a template", { default: RUN.promptFormat }),
+    decoding: choice(DECODINGS, "rollouts decode one context per sequence (fastest on CPU) or all sequences as one batch (for GPUs)", { default: RUN.decoding }),
     "lora-rank": int("N", "LoRA rank of the adapter", { default: RUN.loraRank, ...bounds("loraRank") }),
     "micro-batch-tokens": int("N", "padded token positions per training micro-batch (bounds the update's activation memory)", { default: RUN.microBatchTokens, ...bounds("microBatchTokens") }),
     "no-baseline": flag("skip the pre-flight baseline sample (8 prompts × the group size with the base model)"),
@@ -112,6 +113,7 @@ export async function trainCommand(argv: string[]): Promise<string> {
         ...explicit("checkpoint-every", "checkpointEvery", values["checkpoint-every"]),
         ...explicit("max-tokens", "maxTokens", values["max-tokens"]),
         ...explicit("prompt-format", "promptFormat", values["prompt-format"]),
+        ...explicit("decoding", "decoding", values.decoding),
         ...explicit("lora-rank", "loraRank", values["lora-rank"]),
         ...explicit("micro-batch-tokens", "microBatchTokens", values["micro-batch-tokens"]),
       });

@@ -73,6 +73,20 @@ describe("RFT loop", () => {
     await run.dispose();
   }, 120_000);
 
+  it("decoding \"batched\": the run rolls out through one batched context, keeps the choice in its config, and trains", async () => {
+    const seen: StepMetrics[] = [];
+    const run = await RftRun.create(tmp.path("batched"), { ...base, steps: 2, scheduler: "uniform", decoding: "batched" }, (e) => e.type === "step" && seen.push(e.metrics));
+    expect((run as unknown as { engine: RolloutEngine }).engine.decoding).toBe("batched");
+    expect(await run.run()).toBe("finished");
+    expect(seen.map((m) => m.rolloutTokens).every((n) => n > 0)).toBe(true);
+    expect((await RunStore.open(run.store.dir)).run.data.config.decoding).toBe("batched");
+    await run.dispose();
+    // The default stays the pool of one-sequence contexts.
+    const plain = await RftRun.create(tmp.path("pool"), { ...base, steps: 1, scheduler: "uniform" });
+    expect((plain as unknown as { engine: RolloutEngine }).engine.decoding).toBe("pool");
+    await plain.dispose();
+  }, 120_000);
+
   it("old log-probs from the sampler: the update recomputing them would make, without its forward pass", async () => {
     const stepOne = async (oldLogProbs: "sampler" | "recompute"): Promise<{ m: StepMetrics; forwards: number }> => {
       const spy = vi.spyOn(PolicyModel.prototype, "logProbs");

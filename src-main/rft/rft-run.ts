@@ -152,7 +152,7 @@ export class RftRun {
     const reference = config.klCoef > 0
       ? await PolicyModel.create(weights, { kind: "lora", lora: { rank: config.loraRank, alpha: config.loraAlpha, targets: config.loraTargets }, seed: config.seed }, { kind: "sft" }, { threads: config.threads, microBatchTokens: config.microBatchTokens, packPrefixes: config.packPrefixes })
       : null;
-    const engine = await RolloutEngine.load({ modelPath: config.model, promptFormat: config.promptFormat });
+    const engine = await RolloutEngine.load({ modelPath: config.model, promptFormat: config.promptFormat, decoding: config.decoding });
     return new RftRun(store, config, rows, weights, policy, reference, engine, rng, emit);
   }
 

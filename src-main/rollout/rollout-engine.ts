@@ -14,7 +14,7 @@ import { vetAdapterFile, vetModelFile } from "../model/vet-model-file.js";
 import { loadedAdapterCount, releaseAdapter } from "./adapter-release.js";
 import { guardOutputReorder } from "./output-reorder-guard.js";
 import { sequenceOrderKey, sequenceOrderStrategy } from "./sequence-order.js";
-import type { PromptFormat } from "./prompt-format.js";
+import type { Decoding, PromptFormat } from "./prompt-format.js";
 import { completionSeed, resolveSampling, type Sampling, type SamplingInput } from "./sampling.js";
 
 /** Why a completion ended. */
@@ -71,8 +71,7 @@ export interface RolloutEngineOptions {
   promptFormat?: PromptFormat;
 }
 
-/** How concurrent sequences are decoded: see RolloutEngineOptions.decoding. */
-export type Decoding = "pool" | "batched";
+export type { Decoding } from "./prompt-format.js";
 
 export const DEFAULT_DECODING: Decoding = "pool";
 

@@ -60,6 +60,18 @@ test("metis train says what it trains, counts steps with an ETA, resumes a finis
   expect(metis("score", "--reward", "code", "--language", "python", "--entry-point", "add", "--answer", "assert add(2, 3) == 5", "--completion", join(dir, "add.py")).trim()).toBe("1");
 });
 
+test("metis train with no model or dataset trains the built-in ones from any folder, and the run keeps absolute paths", () => {
+  const elsewhere = mkdtempSync(join(dir, "cwd-"));
+  const bin = join(process.cwd(), "bin/metis.js");
+  const trained = spawnSync(process.execPath, [bin, "train", "--scheduler", "uniform", "--steps", "1", "--batch", "2", "--group", "2", "--max-tokens", "8", "--no-baseline", "--runs", "runs"], { encoding: "utf8", cwd: elsewhere });
+  expect(trained.stderr).not.toContain("ENOENT"); // it looked for resources/ in the folder it ran in
+  expect(trained.status).toBe(0);
+  const runDir = /Resume with: metis train --resume (\S+)/.exec(trained.stdout)![1]!;
+  const config = (JSON.parse(readFileSync(join(elsewhere, runDir, "run.json"), "utf8")) as { config: { model: string; dataset: string } }).config;
+  expect(config.model).toBe(join(process.cwd(), "resources/models/metis-tiny.gguf"));
+  expect(config.dataset).toBe(join(process.cwd(), "resources/datasets/synthetic-train.jsonl"));
+});
+
 test("on Linux the metis command runs its engine with the 4 MiB malloc threshold, keeps a user's own, and a SIGTERM to it stops the server", async () => {
   test.skip(process.platform !== "linux", "glibc's malloc settings are Linux-only");
   const thresholdOf = (pid: number | string): string[] => readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter((v) => v.startsWith("MALLOC_MMAP_THRESHOLD_="));

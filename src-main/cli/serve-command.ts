@@ -1,11 +1,10 @@
 // `metis serve`: the app in a browser, served from 127.0.0.1 with a per-start token.
 import { homedir } from "node:os";
-import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
 import { Engine } from "../engine/engine.js";
 import { startServer } from "../hosts/headless/server.js";
 import { int, parseCommand, str, type CommandSpec } from "./options.js";
+import { packageRoot } from "./package-root.js";
 
 export const SERVE_COMMAND = {
   name: "serve",
@@ -15,17 +14,6 @@ export const SERVE_COMMAND = {
     "user-data": str("DIR", "folder for models, datasets and runs", { default: join(homedir(), ".metis-workbench") }),
   },
 } satisfies CommandSpec;
-
-/** The package root: the nearest folder above this module holding package.json (built or from source). */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json"))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error("cannot find the package root (package.json)");
-    dir = up;
-  }
-  return dir;
-}
 
 /** Run `metis serve` until interrupted. */
 export async function serveCommand(argv: string[]): Promise<string> {

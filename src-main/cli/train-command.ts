@@ -1,5 +1,5 @@
 // `metis train`: a headless RFT run with a progress line per step and a final summary.
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { z } from "zod";
 import { CURRICULA } from "../curriculum/registry.js";
 import { PRESETS, resolveRftConfig, RftConfigSchema, withPreset, type PresetName, type RftConfig } from "../rft/rft-config.js";
@@ -8,10 +8,12 @@ import { DECODINGS, PROMPT_FORMATS } from "../rollout/prompt-format.js";
 import { judgePicks, judgePicksLine } from "../protocol/judge-picks.js";
 import { runPreflight, type PreflightReport } from "../engine/preflight.js";
 import { choice, flag, int, num, parseCommand, str, type CommandSpec } from "./options.js";
+import { packageRoot } from "./package-root.js";
 
-const BUILTIN_MODEL = "resources/models/metis-tiny.gguf";
-const BUILTIN_DATASET = "resources/datasets/synthetic-train.jsonl";
-const BUILTIN_TEST = "resources/datasets/synthetic-test.jsonl";
+// The built-in model and dataset where the package is installed, whatever folder the command runs in.
+const BUILTIN_MODEL = join(packageRoot(), "resources/models/metis-tiny.gguf");
+const BUILTIN_DATASET = join(packageRoot(), "resources/datasets/synthetic-train.jsonl");
+const BUILTIN_TEST = join(packageRoot(), "resources/datasets/synthetic-test.jsonl");
 
 /** The run configuration's defaults: what a field left out of the command line becomes. */
 const RUN = resolveRftConfig({ model: BUILTIN_MODEL, dataset: BUILTIN_DATASET });
@@ -100,8 +102,9 @@ export async function trainCommand(argv: string[]): Promise<string> {
   const input = values.resume
     ? null
     : withPreset(values.preset, {
-        model: values.model,
-        dataset: values.dataset,
+        // Absolute in the run's config: a run resumed from another folder finds its files.
+        model: resolve(values.model),
+        dataset: resolve(values.dataset),
         // The built-in dataset comes with a held-out split: measure it as the run goes.
         ...(given.has("dataset") ? {} : { evalDataset: BUILTIN_TEST }),
         ...explicit("scheduler", "scheduler", values.scheduler),

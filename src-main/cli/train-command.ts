@@ -6,7 +6,7 @@ import { PRESETS, resolveRftConfig, RftConfigSchema, withPreset, type PresetName
 import { RftRun, type RftEvent, type StepMetrics } from "../rft/rft-run.js";
 import { DECODINGS, PROMPT_FORMATS } from "../rollout/prompt-format.js";
 import { judgePicks, judgePicksLine } from "../protocol/judge-picks.js";
-import { runPreflight, type PreflightReport } from "../engine/preflight.js";
+import { BASELINE_TIME_LIMIT_S, runPreflight, type PreflightReport } from "../engine/preflight.js";
 import { choice, flag, int, num, parseCommand, str, type CommandSpec } from "./options.js";
 import { packageRoot } from "./package-root.js";
 
@@ -69,7 +69,7 @@ export function preflightLines(r: PreflightReport): string {
     `pre-flight: memory ≈ ${gb(m.totalMB)} at peak (weights ${gb(m.weightsMB + m.llamaMB)}, update activations ${gb(m.activationsMB)}) of ${gb(r.memory.availableMB)} available; set-up ≈ ${secs(t.setupSeconds)}, ≈ ${secs(t.stepSeconds)} per step at most (rollouts ${secs(t.rolloutSeconds)}, update ${secs(t.updateSeconds)})`,
   ];
   const b = r.baseline;
-  if (b) lines.push(`pre-flight: baseline ${b.prompts} prompts × ${b.samplesPerPrompt}: pass ${(b.passRate * 100).toFixed(0)} %, mean reward ${b.meanReward.toFixed(3)}, ${b.zeroVarianceGroups}/${b.prompts} groups without variance (${b.seconds.toFixed(1)} s)`);
+  if (b) lines.push(`pre-flight: baseline ${b.prompts} prompts × ${b.samplesPerPrompt}: pass ${(b.passRate * 100).toFixed(0)} %, mean reward ${b.meanReward.toFixed(3)}, ${b.zeroVarianceGroups}/${b.prompts} groups without variance (${b.seconds.toFixed(1)} s${b.timeLimited ? `, stopped at the ${BASELINE_TIME_LIMIT_S} s limit` : ""})`);
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   return lines.join("\n") + "\n";
 }

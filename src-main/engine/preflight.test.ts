@@ -69,7 +69,7 @@ describe("memory check", () => {
 });
 
 describe("baseline warning", () => {
-  const report = { prompts: 8, samplesPerPrompt: 8, maxTokens: 96, truncated: 0, seconds: 1 };
+  const report = { prompts: 8, samplesPerPrompt: 8, maxTokens: 96, truncated: 0, seconds: 1, timeLimited: false };
   it("fires on ~0 % and ~100 % and on all-flat groups, not in between", () => {
     expect(baselineWarning({ ...report, passRate: 0, meanReward: 0, zeroVarianceGroups: 8 })).toMatch(/No learning signal/);
     expect(baselineWarning({ ...report, passRate: 1, meanReward: 1, zeroVarianceGroups: 8 })).toMatch(/Little to learn/);
@@ -80,10 +80,10 @@ describe("baseline warning", () => {
 });
 
 describe("baseline sample (built-in model)", () => {
-  const sample = async (dataset: string): Promise<Awaited<ReturnType<typeof sampleBaseline>>> => {
+  const sample = async (dataset: string, timeLimitSeconds?: number): Promise<Awaited<ReturnType<typeof sampleBaseline>>> => {
     const engine = await RolloutEngine.load({ modelPath: MODEL });
     try {
-      return await sampleBaseline(engine, readTaskRows(dataset), { seed: 1, groupSize: 8, maxTokens: 48, temperature: 1 });
+      return await sampleBaseline(engine, readTaskRows(dataset), { seed: 1, groupSize: 8, maxTokens: 48, temperature: 1 }, timeLimitSeconds);
     } finally {
       await engine.dispose();
     }
@@ -108,6 +108,14 @@ describe("baseline sample (built-in model)", () => {
     expect(b.prompts * b.samplesPerPrompt).toBe(64);
     expect(b.seconds).toBeGreaterThan(0);
     expect(b.seconds).toBeLessThan(30);
+    expect(b.timeLimited).toBe(false);
+  }, 60_000);
+
+  it("stops taking prompts at its time limit, keeping the two it sampled first and saying so", async () => {
+    const b = await sample(TRAIN, 0);
+    expect(b.prompts).toBe(2);
+    expect(b.samplesPerPrompt).toBe(8);
+    expect(b.timeLimited).toBe(true);
   }, 60_000);
 });
 

@@ -197,6 +197,8 @@ export interface BaselineReport {
   /** Completions cut at Max tokens. */
   truncated: number;
   seconds: number;
+  /** True when the time limit stopped it before all `BASELINE_PROMPTS` prompts. */
+  timeLimited: boolean;
   /** What to tell the user when the sample shows (almost) no learning signal; null otherwise. */
   warning: string | null;
 }
@@ -207,27 +209,45 @@ export const BASELINE_MAX_SAMPLES = 8;
 /** Pass rates at or below / at or above these leave (almost) nothing to learn from. */
 export const BASELINE_LOW = 0.02;
 export const BASELINE_HIGH = 0.98;
+/**
+ * The sample stops taking new prompts after this many seconds (with at least
+ * `BASELINE_MIN_PROMPTS` sampled): on the built-in model it takes ~2 s, but a 0.5B model on a
+ * 2-core CPU decodes ~16 tokens/s, and 8 × 8 completions of 96 tokens would hold the start ~6 min.
+ */
+export const BASELINE_TIME_LIMIT_S = 60;
+/** Prompts sampled together, and the fewest a time-limited sample keeps. */
+export const BASELINE_MIN_PROMPTS = 2;
 /** Mixes the run's seed into the sample's own (the run's random stream is never drawn from). */
 const BASELINE_SEED_SALT = 0x5eed_ba5e;
 
 /**
- * Sample `BASELINE_PROMPTS` training prompts with the base model (the run's temperature and Max
- * tokens, a seed of its own) and score them. Its Rng is separate from the run's, and the run
- * builds its own rollout engine, so a run is the same with and without this sample.
+ * Sample up to `BASELINE_PROMPTS` training prompts with the base model (the run's temperature and
+ * Max tokens, a seed of its own), `BASELINE_MIN_PROMPTS` at a time until `timeLimitSeconds` have
+ * passed, and score them. Its Rng is separate from the run's, and the run builds its own rollout
+ * engine, so a run is the same with and without this sample.
  */
-export async function sampleBaseline(engine: RolloutEngine, rows: readonly TaskRow[], config: Pick<RftConfig, "seed" | "groupSize" | "maxTokens" | "temperature">): Promise<BaselineReport> {
+export async function sampleBaseline(engine: RolloutEngine, rows: readonly TaskRow[], config: Pick<RftConfig, "seed" | "groupSize" | "maxTokens" | "temperature">, timeLimitSeconds = BASELINE_TIME_LIMIT_S): Promise<BaselineReport> {
   const t0 = performance.now();
   const rng = new Rng((config.seed ^ BASELINE_SEED_SALT) >>> 0);
-  const picked = rng.shuffle([...rows]).slice(0, BASELINE_PROMPTS);
+  const candidates = rng.shuffle([...rows]).slice(0, BASELINE_PROMPTS);
   const samples = Math.min(config.groupSize, BASELINE_MAX_SAMPLES);
-  const batch = await engine.generate(picked.map((r) => r.prompt), samples, { temperature: config.temperature, maxTokens: config.maxTokens, seed: rng.nextU32() });
-  const groups = await Promise.all(picked.map((r, i) => Promise.all(batch.completions[i]!.map((c) => scoreCompletion(r.reward, c.text)))));
+  const picked: TaskRow[] = [];
+  const completions: { text: string; finishReason: string }[][] = [];
+  while (picked.length < candidates.length) {
+    if (picked.length >= BASELINE_MIN_PROMPTS && (performance.now() - t0) / 1000 >= timeLimitSeconds) break;
+    const chunk = candidates.slice(picked.length, picked.length + BASELINE_MIN_PROMPTS);
+    const batch = await engine.generate(chunk.map((r) => r.prompt), samples, { temperature: config.temperature, maxTokens: config.maxTokens, seed: rng.nextU32() });
+    picked.push(...chunk);
+    completions.push(...batch.completions);
+  }
+  const timeLimited = picked.length < candidates.length;
+  const groups = await Promise.all(picked.map((r, i) => Promise.all(completions[i]!.map((c) => scoreCompletion(r.reward, c.text)))));
   const scored = groups.flatMap((g, i) => g.flatMap((v) => (v === null ? [] : [{ kind: picked[i]!.reward.kind, v }])));
   const passRate = scored.length === 0 ? 0 : scored.filter((x) => passes(x.kind, x.v)).length / scored.length;
   const meanReward = scored.length === 0 ? 0 : mean(scored.map((x) => x.v));
   const zeroVarianceGroups = groups.filter((g) => variance(g.filter((v): v is number => v !== null)) === 0).length;
-  const truncated = batch.completions.flat().filter((c) => c.finishReason === "length").length;
-  const report = { prompts: picked.length, samplesPerPrompt: samples, maxTokens: config.maxTokens, passRate, meanReward, zeroVarianceGroups, truncated, seconds: (performance.now() - t0) / 1000, warning: null };
+  const truncated = completions.flat().filter((c) => c.finishReason === "length").length;
+  const report = { prompts: picked.length, samplesPerPrompt: samples, maxTokens: config.maxTokens, passRate, meanReward, zeroVarianceGroups, truncated, seconds: (performance.now() - t0) / 1000, timeLimited, warning: null };
   return { ...report, warning: baselineWarning(report) };
 }
 

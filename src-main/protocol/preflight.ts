@@ -36,6 +36,8 @@ export const BaselineSchema = z.object({
   zeroVarianceGroups: z.number(),
   truncated: z.number(),
   seconds: z.number(),
+  /** Stopped before all its prompts at the time limit (a large model on a CPU); older reports lack it. */
+  timeLimited: z.boolean().default(false),
   warning: z.string().nullable(),
 });
 export type Baseline = z.infer<typeof BaselineSchema>;

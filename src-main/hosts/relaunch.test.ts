@@ -11,9 +11,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // the child reports its variable, then exits with the code given or waits for a signal.
 const script = join(dir, "command.mts");
 writeFileSync(script, `
-import { relaunchWith } from ${JSON.stringify(new URL("./relaunch.ts", import.meta.url).pathname)};
+import { exitWithParent, relaunchWith } from ${JSON.stringify(new URL("./relaunch.ts", import.meta.url).pathname)};
 if (process.env.RELAUNCHED === undefined) {
   process.exitCode = await relaunchWith({ RELAUNCHED: "1" });
+} else if (process.argv[2] === "orphan") {
+  exitWithParent();
+  console.log("ready pid=" + process.pid);
+  setInterval(() => {}, 1000);
 } else if (process.argv[2] === "wait") {
   process.on("SIGTERM", () => { console.log("child got SIGTERM"); process.exit(0); });
   console.log("ready RELAUNCHED=" + process.env.RELAUNCHED);
@@ -40,5 +44,17 @@ describe("relaunchWith", () => {
     const code = await new Promise<number | null>((done) => parent.once("exit", (c) => done(c)));
     expect(out).toContain("child got SIGTERM");
     expect(code).toBe(0);
+  }, 30_000);
+
+  it("a child whose parent is SIGKILLed (no signal to pass on) ends too, instead of running on as an orphan", async () => {
+    const parent = spawn(process.execPath, ["--import", "tsx", script, "orphan"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    await new Promise<void>((ready) => parent.stdout.on("data", (d: Buffer) => { out += d.toString(); if (out.includes("ready")) ready(); }));
+    const pid = Number(/ready pid=(\d+)/.exec(out)![1]);
+    parent.kill("SIGKILL");
+    const alive = (): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    const deadline = Date.now() + 10_000;
+    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(alive()).toBe(false);
   }, 30_000);
 });

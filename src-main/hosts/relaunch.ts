@@ -11,7 +11,8 @@ const FORWARDED = ["SIGTERM", "SIGHUP"] as const;
  * stdio; resolves to the child's exit code (128 + the signal's number when a signal ended it).
  */
 export function relaunchWith(extra: Record<string, string>, argv: readonly string[] = process.argv): Promise<number> {
-  const child = spawn(process.execPath, [...process.execArgv, ...argv.slice(1)], { stdio: "inherit", env: { ...process.env, ...extra } });
+  // The IPC channel only tells the child when this process is gone (see exitWithParent).
+  const child = spawn(process.execPath, [...process.execArgv, ...argv.slice(1)], { stdio: ["inherit", "inherit", "inherit", "ipc"], env: { ...process.env, ...extra } });
   const ignore = (): void => {};
   const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
   process.on("SIGINT", ignore);
@@ -24,4 +25,15 @@ export function relaunchWith(extra: Record<string, string>, argv: readonly strin
       resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
     });
   });
+}
+
+/**
+ * In a relaunched child: end as abruptly as the parent did when it is gone without passing a
+ * signal on (a SIGKILL), instead of training on as an orphan beside whatever runs next. Does
+ * nothing in a process that was not relaunched; never keeps the process alive by itself.
+ */
+export function exitWithParent(): void {
+  if (!process.send || !process.channel) return;
+  process.channel.unref();
+  process.once("disconnect", () => process.kill(process.pid, "SIGKILL"));
 }

@@ -259,7 +259,11 @@ describe("RFT loop", () => {
 
   it("a SIGKILL at a random moment leaves every file readable, and the run resumes", async () => {
     const runs = tmp.path("killed");
-    const child = spawn(process.execPath, ["--import", "tsx", root("src-main/cli/index.ts"), "train", "--model", base.model, "--dataset", base.dataset, "--runs", runs, "--steps", "30", "--batch", "2", "--group", "4", "--max-tokens", "16", "--checkpoint-every", "1", "--scheduler", "uniform", "--json"], { stdio: "ignore" });
+    const child = spawn(process.execPath, ["--import", "tsx", root("src-main/cli/index.ts"), "train", "--model", base.model, "--dataset", base.dataset, "--runs", runs, "--steps", "30", "--batch", "2", "--group", "4", "--max-tokens", "16", "--checkpoint-every", "1", "--scheduler", "uniform", "--json"], {
+      stdio: "ignore",
+      // The malloc setting given, the command does not relaunch itself: the process killed is the one training.
+      env: { ...process.env, MALLOC_MMAP_THRESHOLD_: "4194304" },
+    });
     // Kill once the first checkpoint exists, at a random point of a later step.
     const started = Date.now();
     await new Promise<void>((resolve) => {

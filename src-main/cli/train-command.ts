@@ -11,9 +11,10 @@ import { choice, flag, int, num, parseCommand, str, type CommandSpec } from "./o
 import { packageRoot } from "./package-root.js";
 
 // The built-in model and dataset where the package is installed, whatever folder the command runs in.
-const BUILTIN_MODEL = join(packageRoot(), "resources/models/metis-tiny.gguf");
-const BUILTIN_DATASET = join(packageRoot(), "resources/datasets/synthetic-train.jsonl");
-const BUILTIN_TEST = join(packageRoot(), "resources/datasets/synthetic-test.jsonl");
+const RESOURCES = join(packageRoot(), "resources");
+const BUILTIN_MODEL = join(RESOURCES, "models/metis-tiny.gguf");
+const BUILTIN_DATASET = join(RESOURCES, "datasets/synthetic-train.jsonl");
+const BUILTIN_TEST = join(RESOURCES, "datasets/synthetic-test.jsonl");
 
 /** The run configuration's defaults: what a field left out of the command line becomes. */
 const RUN = resolveRftConfig({ model: BUILTIN_MODEL, dataset: BUILTIN_DATASET });

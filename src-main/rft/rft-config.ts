@@ -5,7 +5,7 @@ import { JUDGMENT_REWARDS } from "../curriculum/metis.js";
 import { CURRICULA } from "../curriculum/registry.js";
 import { AGGREGATIONS } from "../train/losses.js";
 import { LORA_TARGETS } from "../train/llama/param-table.js";
-import { DECODINGS, PROMPT_FORMATS } from "../rollout/prompt-format.js";
+import { DECODINGS, DEFAULT_DECODING, PROMPT_FORMATS } from "../rollout/prompt-format.js";
 import { updateThreadsFor } from "../util/threads.js";
 
 export const RftConfigSchema = z.object({
@@ -24,7 +24,7 @@ export const RftConfigSchema = z.object({
   /** Prompts through the model's chat template ("chat"), as written ("raw"), or chat when the model has a template ("auto"). */
   promptFormat: z.enum(PROMPT_FORMATS).default("auto"),
   /** How rollouts decode: one context per sequence ("pool", fastest on CPU) or all sequences as one llama.cpp batch ("batched", for GPUs). */
-  decoding: z.enum(DECODINGS).default("pool"),
+  decoding: z.enum(DECODINGS).default(DEFAULT_DECODING),
   /** Sampling temperature for rollouts. */
   temperature: z.number().min(0.05).max(5).default(1),
   /** Most tokens per completion. */

@@ -11,3 +11,5 @@ export type PromptFormat = (typeof PROMPT_FORMATS)[number];
  */
 export const DECODINGS = ["pool", "batched"] as const;
 export type Decoding = (typeof DECODINGS)[number];
+/** The decoding a run and an engine use unless told otherwise. */
+export const DEFAULT_DECODING: Decoding = "pool";

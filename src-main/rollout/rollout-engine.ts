@@ -14,7 +14,7 @@ import { vetAdapterFile, vetModelFile } from "../model/vet-model-file.js";
 import { loadedAdapterCount, releaseAdapter } from "./adapter-release.js";
 import { guardOutputReorder } from "./output-reorder-guard.js";
 import { sequenceOrderKey, sequenceOrderStrategy } from "./sequence-order.js";
-import type { Decoding, PromptFormat } from "./prompt-format.js";
+import { DECODINGS, DEFAULT_DECODING, type Decoding, type PromptFormat } from "./prompt-format.js";
 import { completionSeed, resolveSampling, type Sampling, type SamplingInput } from "./sampling.js";
 
 /** Why a completion ended. */
@@ -72,8 +72,6 @@ export interface RolloutEngineOptions {
 }
 
 export type { Decoding } from "./prompt-format.js";
-
-export const DEFAULT_DECODING: Decoding = "pool";
 
 /** Context settings under which llama.cpp's attention is computed in float32 throughout. */
 const EXACT_ATTENTION = { flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" } as const;
@@ -152,7 +150,7 @@ export class RolloutEngine {
     const resolved = { modelPath: options.modelPath, threads: options.threads ?? rolloutThreadsFor(parallel), parallel, decoding: options.decoding ?? DEFAULT_DECODING };
     if (!Number.isInteger(resolved.threads) || resolved.threads < 1) throw new Error(`threads must be a positive integer, found ${resolved.threads}`);
     if (!Number.isInteger(resolved.parallel) || resolved.parallel < 1) throw new Error(`parallel must be a positive integer, found ${resolved.parallel}`);
-    if (resolved.decoding !== "pool" && resolved.decoding !== "batched") throw new Error(`decoding must be "pool" or "batched", found ${String(resolved.decoding)}`);
+    if (!(DECODINGS as readonly string[]).includes(resolved.decoding)) throw new Error(`decoding must be ${DECODINGS.map((d) => `"${d}"`).join(" or ")}, found ${String(resolved.decoding)}`);
     const template = model.fileInfo.metadata.tokenizer?.chat_template;
     const format = options.promptFormat ?? "auto";
     if (format === "chat" && typeof template !== "string") {

@@ -27,7 +27,6 @@ import { fileURLToPath } from "node:url";
 import { ENGINE_MMAP_THRESHOLD_BYTES } from "../src-main/hosts/malloc-env.js";
 import { resolveRftConfig } from "../src-main/rft/rft-config.js";
 import { RolloutEngine } from "../src-main/rollout/rollout-engine.js";
-import { microBatchPositionCap } from "../src-main/train/llama/llama-graph.js";
 import { heldBytes, loadLlamaWeights } from "../src-main/train/llama/llama-weights.js";
 import { PolicyModel } from "../src-main/train/llama/policy-model.js";
 import { Rng } from "../src-main/util/rng.js";
@@ -144,8 +143,9 @@ async function runChild(model: string, updates: number, variant: Variant): Promi
     setup: { ...setup, totalMs: setup.engineLoadMs + setup.weightsMs + setup.policyMs },
     batch: BATCH,
     microBatchTokens: c.microBatchTokens,
-    // What the policy actually allows per micro-batch (its activation cap on large models).
-    microBatchPositionCap: microBatchPositionCap(weights.config),
+    // What the policy actually holds per micro-batch (its activation cap on large models), and how it trains.
+    microBatchPositions: policy.microBatchPositions,
+    trainer: policy.trainerKind,
     variant,
     updateMs,
     forwardMs,

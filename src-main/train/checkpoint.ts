@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from "node:path";
 import { readSafetensors, writeSafetensors, type F32Tensor } from "../util/safetensors.js";
 import { assertFiniteParams, firstNonFinite } from "./finite-params.js";
-import type { Trainer } from "./trainer.js";
+import type { PolicyTrainer } from "./trainer.js";
 import { FileError } from "../util/file-error.js";
 
 const FORMAT = 1;
@@ -30,7 +30,7 @@ export class CheckpointError extends FileError {
  * Save the trainer's parameters and optimizer state, plus `extra`, as directory `dir`.
  * Non-finite values are refused (NonFiniteTrainingError) so a diverged state never replaces a good checkpoint.
  */
-export function saveCheckpoint<T>(dir: string, trainer: Trainer, extra: T): void {
+export function saveCheckpoint<T>(dir: string, trainer: PolicyTrainer, extra: T): void {
   assertFiniteParams(trainer, `checkpoint ${dir} not written`);
   const { step, slots } = trainer.state();
   const names = Object.keys(trainer.params());
@@ -66,7 +66,7 @@ export function resolveCheckpointDir(dir: string): string {
  * CheckpointError naming the file and the problem (corrupt JSON, truncated or missing tensors,
  * wrong sizes, NaN or infinite values); the trainer is changed only when everything checks out.
  */
-export function loadCheckpoint<T>(name: string, trainer: Trainer): CheckpointMeta<T> {
+export function loadCheckpoint<T>(name: string, trainer: PolicyTrainer): CheckpointMeta<T> {
   return loadCheckpointDir<T>(resolveCheckpointDir(name), trainer);
 }
 
@@ -93,7 +93,7 @@ export interface LoadedCheckpoint<T> {
  */
 export function loadLatestGoodCheckpoint<T>(
   store: { checkpointCandidates(): string[] },
-  trainer: Trainer,
+  trainer: PolicyTrainer,
   checkExtra: (extra: unknown) => void = () => undefined,
 ): LoadedCheckpoint<T> | null {
   const candidates = store.checkpointCandidates();
@@ -117,7 +117,7 @@ export function loadLatestGoodCheckpoint<T>(
   throw new CheckpointError(candidates[0]!, `no checkpoint of this run loads:\n${skipped.map((s) => `  ${s.error}`).join("\n")}`);
 }
 
-function loadCheckpointDir<T>(dir: string, trainer: Trainer, checkMeta: (meta: CheckpointMeta<T>) => void = () => undefined): CheckpointMeta<T> {
+function loadCheckpointDir<T>(dir: string, trainer: PolicyTrainer, checkMeta: (meta: CheckpointMeta<T>) => void = () => undefined): CheckpointMeta<T> {
   const metaPath = join(dir, META_FILE);
   const statePath = join(dir, STATE_FILE);
   let raw: unknown;

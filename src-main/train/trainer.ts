@@ -78,10 +78,28 @@ export interface StepResult {
   outputs: Record<string, HostTensor>;
 }
 
+/**
+ * What a policy, checkpoints and the divergence guard use of a trainer: the one-graph Trainer and
+ * the block-by-block one (llama/blockwise-trainer.ts) both provide it.
+ */
+export interface PolicyTrainer {
+  readonly step: number;
+  readonly hyper: AdamWHyper;
+  readonly provider: string;
+  setLearningRate(lr: number): void;
+  params(): Record<string, Float32Array>;
+  state(): { step: number; slots: readonly AdamWSlot[] };
+  restore(step: number, values: ReadonlyMap<string, { param: Float32Array; m: Float32Array; v: Float32Array }>): void;
+  trainStep(batch: Readonly<Record<string, HostTensor>>): Promise<StepResult>;
+  accumulateStep(batches: readonly Readonly<Record<string, HostTensor>>[], weights: readonly number[]): Promise<StepResult & { outputsPerBatch: Record<string, HostTensor>[] }>;
+  outputs(batch: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>>;
+  dispose(): Promise<void>;
+}
+
 const scalarOf = (t: HostTensor): number => Number(t.data[0]);
 
 /** Trains float32 parameters of a TrainSpec with AdamW. */
-export class Trainer {
+export class Trainer implements PolicyTrainer {
   private stepCount = 0;
 
   private constructor(

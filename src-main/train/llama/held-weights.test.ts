@@ -4,6 +4,7 @@ import { writeTinyModel } from "../../testing/tiny-files.js";
 import { heldBytes, loadLlamaWeights, weightF32, type LlamaWeights } from "./llama-weights.js";
 import type { PolicySequence } from "./policy-batch.js";
 import { PolicyModel, type Objective, type PolicyOptions } from "./policy-model.js";
+import type { Trainer } from "../trainer.js";
 
 const tmp = useTempDir();
 const spec = { arch: "qwen2", seed: 5, layers: 2, dim: 32, heads: 4, kvHeads: 2, ffn: 64, vocab: "bytes" } as const;
@@ -52,7 +53,7 @@ describe("frozen weights held once, compactly", () => {
   it("the training sessions carry no frozen weight: each is created with a few KiB of constants", async () => {
     const model = await PolicyModel.create(f16File, { ...lora, lora: { ...lora.lora, targets: [...lora.lora.targets] } }, grpo, { microBatchTokens: 256 });
     try {
-      const { step, forward, outputs } = model.engine.constantBytes;
+      const { step, forward, outputs } = (model.engine as Trainer).constantBytes;
       // Scalars, shapes and axes only; the weights (~0.1 MB here) would be every one of them.
       for (const n of [step, forward, outputs]) expect(n).toBeLessThan(16 * 1024);
       expect(heldBytes(f16File)).toBeGreaterThan(50_000);

@@ -38,6 +38,53 @@ function rowsOf(w: Tensor, f: (raw: Tensor) => Tensor): Tensor {
   return f(w);
 }
 
+/** A block's weights by their name inside the block ("attn_q.weight", "ffn_norm.weight"). */
+export type BlockWeightSource = (name: string) => Tensor;
+/** A block's LoRA pair by projection name inside the block ("attn_q"), if it is adapted. */
+export type BlockLoraSource = (name: string) => { a: Tensor; b: Tensor } | null;
+
+/**
+ * One transformer block: h + attention(norm(h)), then + SwiGLU(norm(·)). `loraScale` is
+ * alpha / rank. With `recomputeWeights`, each Wᵀ is rebuilt in the backward pass (a transpose,
+ * fused into the MatMul) instead of being kept from the forward.
+ */
+export function llamaBlock(c: LlamaConfig, weight: BlockWeightSource, lora: BlockLoraSource, loraScale: number, h: Tensor, x: Omit<LlamaBatchInputs, "tokens">, recomputeWeights = true): Tensor {
+  const hd = c.headDim;
+  // y = x Wᵀ (+ bias) (+ scale · x Aᵀ Bᵀ); W is [out, in] as GGUF stores it.
+  const project = (input: Tensor, t: string, target: LoraTarget | null, bias: boolean): Tensor => {
+    const w = weight(`${t}.weight`);
+    const wT = o.transposeLast2(w);
+    let y = o.matmul(input, recomputeWeights ? w.graph.recompute(wT) : wT);
+    if (bias) y = o.add(y, weight(`${t}.bias`));
+    const pair = target ? lora(t) : null;
+    if (pair) y = o.add(y, o.mul(o.matmul(o.matmul(input, o.transposeLast2(pair.a)), o.transposeLast2(pair.b)), loraScale));
+    return y;
+  };
+  const toHeads = [0, 2, 1, 3];
+  const n = rmsNorm(h, weight("attn_norm.weight"), c.rmsEps);
+  const bt = h.shape.slice(0, 2); // [B, T], symbolic or static
+  let q = o.reshape(project(n, "attn_q", "q", c.qkvBias), [...bt, c.heads, hd]); // [B, T, H, hd]
+  let k = o.reshape(project(n, "attn_k", "k", c.qkvBias), [...bt, c.kvHeads, hd]); // [B, T, Hkv, hd]
+  const v = o.reshape(project(n, "attn_v", "v", c.qkvBias), [...bt, c.kvHeads, hd]);
+  if (c.qkNorm) {
+    q = rmsNorm(q, weight("attn_q_norm.weight"), c.rmsEps);
+    k = rmsNorm(k, weight("attn_k_norm.weight"), c.rmsEps);
+  }
+  q = rope(q, x.cos, x.sin, c.ropeStyle);
+  k = rope(k, x.cos, x.sin, c.ropeStyle);
+  const att = attention(o.transpose(q, toHeads), o.transpose(k, toHeads), o.transpose(v, toHeads), x.mask); // [B, H, T, hd]
+  const merged = o.reshape(o.transpose(att, toHeads), [...bt, c.heads * hd]); // [B, T, H·hd]
+  const r = o.add(h, project(merged, "attn_output", "o", false));
+  const m = rmsNorm(r, weight("ffn_norm.weight"), c.rmsEps);
+  const act = o.mul(silu(project(m, "ffn_gate", "gate", false)), project(m, "ffn_up", "up", false)); // [B, T, F]
+  return o.add(r, project(act, "ffn_down", "down", false));
+}
+
+/** The embedding rows of `x.tokens` [B, T, D] (only those rows widened when held as float16). */
+export function llamaEmbed(weight: WeightSource, tokens: Tensor): Tensor {
+  return rowsOf(weight("token_embd.weight"), (w) => o.gather(w, tokens, 0));
+}
+
 /**
  * The final hidden state [B, T, D] (after the output norm). `loraScale` is alpha / rank. With
  * `recomputeBlocks`, only each block's output (the residual stream) is kept for the backward
@@ -45,49 +92,18 @@ function rowsOf(w: Tensor, f: (raw: Tensor) => Tensor): Tensor {
  * one more forward pass of compute, activations of one block alive instead of all of them).
  */
 export function llamaHidden(c: LlamaConfig, weight: WeightSource, lora: LoraSource, loraScale: number, x: LlamaBatchInputs, recomputeBlocks = false, recomputeWeights = true): Tensor {
-  const hd = c.headDim;
-  const blockName = (b: number, t: string): string => `blk.${b}.${t}`;
-  // y = x Wᵀ (+ bias) (+ scale · x Aᵀ Bᵀ); W is [out, in] as GGUF stores it. Wᵀ is rebuilt in the
-  // backward pass (a transpose, fused into the MatMul) instead of being kept from the forward.
-  const project = (h: Tensor, b: number, t: string, target: LoraTarget | null, bias: boolean): Tensor => {
-    const w = weight(`${blockName(b, t)}.weight`);
-    const wT = o.transposeLast2(w);
-    let y = o.matmul(h, recomputeWeights ? w.graph.recompute(wT) : wT);
-    if (bias) y = o.add(y, weight(`${blockName(b, t)}.bias`));
-    const pair = target ? lora(blockName(b, t)) : null;
-    if (pair) y = o.add(y, o.mul(o.matmul(o.matmul(h, o.transposeLast2(pair.a)), o.transposeLast2(pair.b)), loraScale));
-    return y;
-  };
-
-  let h = rowsOf(weight("token_embd.weight"), (w) => o.gather(w, x.tokens, 0)); // [B, T, D]
-  const toHeads = [0, 2, 1, 3];
+  let h = llamaEmbed(weight, x.tokens); // [B, T, D]
   const g = x.tokens.graph;
   for (let b = 0; b < c.layers; b++) {
     const first = g.nodes.length;
-    const n = rmsNorm(h, weight(`${blockName(b, "attn_norm")}.weight`), c.rmsEps);
-    const bt = h.shape.slice(0, 2); // [B, T], symbolic or static
-    let q = o.reshape(project(n, b, "attn_q", "q", c.qkvBias), [...bt, c.heads, hd]); // [B, T, H, hd]
-    let k = o.reshape(project(n, b, "attn_k", "k", c.qkvBias), [...bt, c.kvHeads, hd]); // [B, T, Hkv, hd]
-    const v = o.reshape(project(n, b, "attn_v", "v", c.qkvBias), [...bt, c.kvHeads, hd]);
-    if (c.qkNorm) {
-      q = rmsNorm(q, weight(`${blockName(b, "attn_q_norm")}.weight`), c.rmsEps);
-      k = rmsNorm(k, weight(`${blockName(b, "attn_k_norm")}.weight`), c.rmsEps);
-    }
-    q = rope(q, x.cos, x.sin, c.ropeStyle);
-    k = rope(k, x.cos, x.sin, c.ropeStyle);
-    const att = attention(o.transpose(q, toHeads), o.transpose(k, toHeads), o.transpose(v, toHeads), x.mask); // [B, H, T, hd]
-    const merged = o.reshape(o.transpose(att, toHeads), [...bt, c.heads * hd]); // [B, T, H·hd]
-    h = o.add(h, project(merged, b, "attn_output", "o", false));
-    const m = rmsNorm(h, weight(`${blockName(b, "ffn_norm")}.weight`), c.rmsEps);
-    const act = o.mul(silu(project(m, b, "ffn_gate", "gate", false)), project(m, b, "ffn_up", "up", false)); // [B, T, F]
-    h = o.add(h, project(act, b, "ffn_down", "down", false));
+    h = llamaBlock(c, (n) => weight(`blk.${b}.${n}`), (n) => lora(`blk.${b}.${n}`), loraScale, h, x, recomputeWeights);
     if (recomputeBlocks) for (const node of g.nodes.slice(first, -1)) g.recompute(node.outputs[0]!);
   }
   return rmsNorm(h, weight("output_norm.weight"), c.rmsEps); // [B, T, D]
 }
 
 /** The output head's weight name (the token embedding when tied). */
-const headName = (c: LlamaConfig): string => (c.tiedEmbeddings ? "token_embd.weight" : "output.weight");
+export const headName = (c: LlamaConfig): string => (c.tiedEmbeddings ? "token_embd.weight" : "output.weight");
 
 /** Logits [B, T, V] of the model. `loraScale` is alpha / rank. */
 export function llamaLogits(c: LlamaConfig, weight: WeightSource, lora: LoraSource, loraScale: number, x: LlamaBatchInputs): Tensor {
@@ -109,7 +125,11 @@ export const HEAD_CHUNK_ROWS = 4096;
  * applied in vocabulary chunks of `chunkRows` (composites.chunkedTokenLogProbs).
  */
 export function llamaTokenLogProbs(c: LlamaConfig, weight: WeightSource, lora: LoraSource, loraScale: number, x: LlamaBatchInputs, targets: Tensor, chunkRows = HEAD_CHUNK_ROWS, recomputeBlocks = false, recomputeWeights = true): Tensor {
-  const hidden = llamaHidden(c, weight, lora, loraScale, x, recomputeBlocks, recomputeWeights);
+  return llamaHeadLogProbs(c, weight, llamaHidden(c, weight, lora, loraScale, x, recomputeBlocks, recomputeWeights), targets, chunkRows);
+}
+
+/** log p(targets) [B, T] from the final hidden state [B, T, D] (after the output norm), head in chunks of `chunkRows`. */
+export function llamaHeadLogProbs(c: LlamaConfig, weight: WeightSource, hidden: Tensor, targets: Tensor, chunkRows = HEAD_CHUNK_ROWS): Tensor {
   const head = weight(headName(c)); // [V, D]
   const rows = (start: number, end: number): Tensor => (start === 0 && end === c.vocab ? head : rowsOf(head, (w) => w.graph.recompute(o.slice(w, [start], [end], [0]))));
   const pick = (ids: Tensor): Tensor => rowsOf(head, (w) => o.gather(w, ids, 0));
@@ -144,6 +164,23 @@ function keptBytesPerPosition(c: { layers: number; ffn: number; dim: number }): 
  */
 export function microBatchPositionCap(c: { layers: number; ffn: number; dim: number }): number {
   return Math.max(1, Math.floor((1.25 * 2 ** 30) / keptBytesPerPosition(c)));
+}
+
+/** Held base weights above which a LoRA policy trains block by block (PolicyModel, BlockwiseTrainer). */
+export const BLOCKWISE_ABOVE_BYTES = 256 * 2 ** 20;
+
+/** Whether a LoRA policy over `heldBytes` of base weights trains block by block unless asked otherwise. */
+export function blockwiseByDefault(heldBytes: number): boolean {
+  return heldBytes > BLOCKWISE_ABOVE_BYTES;
+}
+
+/**
+ * The most padded positions a block-by-block micro-batch holds: one block's backward activations
+ * (keptBytesPerPosition's share of one layer) plus every block boundary, within 0.75 GiB.
+ */
+export function blockwisePositionCap(c: { layers: number; ffn: number; dim: number }): number {
+  const perPosition = keptBytesPerPosition({ ...c, layers: 1 }) + (c.layers + 1) * c.dim * 4;
+  return Math.max(1, Math.floor((0.75 * 2 ** 30) / perPosition));
 }
 
 /** Graph inputs for a batch (names prefixed "batch:"). */

@@ -5,10 +5,11 @@ import type { Graph, Tensor } from "../graph.js";
 import * as o from "../ops.js";
 import { policyLoss, sftLoss, type LossOutput, type PolicyLossOptions } from "../losses.js";
 import type { HostTensor } from "../ort-session.js";
-import { Trainer, type FrozenSpec, type ParamSpec, type StepResult, type TrainerOptions, type TrainSpec } from "../trainer.js";
+import { Trainer, type FrozenSpec, type ParamSpec, type PolicyTrainer, type StepResult, type TrainerOptions, type TrainSpec } from "../trainer.js";
+import { BlockwiseTrainer } from "./blockwise-trainer.js";
 import { llamaRopeTables } from "./llama-batch.js";
 import type { LlamaConfig } from "./llama-config.js";
-import { HEAD_CHUNK_ROWS, llamaTokenLogProbs, microBatchPositionCap, recomputeBlocksByDefault, type LlamaBatchInputs, type LoraSource, type WeightSource } from "./llama-graph.js";
+import { blockwiseByDefault, blockwisePositionCap, HEAD_CHUNK_ROWS, llamaTokenLogProbs, microBatchPositionCap, recomputeBlocksByDefault, type LlamaBatchInputs, type LoraSource, type WeightSource } from "./llama-graph.js";
 import { heldBytes, ropeFreqs, weightF32, weightsF32, type LlamaWeights } from "./llama-weights.js";
 import { initLora, type LoraConfig, type LoraPair } from "./lora.js";
 import { alignCompletionValues, completionValues, policyBatch, type PolicySequence } from "./policy-batch.js";
@@ -118,6 +119,12 @@ export interface PolicyOptions extends TrainerOptions {
    * recomputeBlocksByDefault at the micro-batch budget (2 048 positions for one whole batch).
    */
   recomputeBlocks?: boolean;
+  /**
+   * LoRA only: train block by block (BlockwiseTrainer: one small graph per block kind instead of
+   * one graph of the whole model; always micro-batched). Default: when the held base weights
+   * exceed 256 MiB, where the whole-model graph takes ONNX Runtime tens of seconds to load.
+   */
+  blockwise?: boolean;
 }
 
 /** Held base weights above which training graphs are built memory-lean (see PolicyModel.create). */
@@ -182,7 +189,7 @@ export class PolicyModel {
     readonly weights: LlamaWeights,
     readonly mode: TrainableMode,
     readonly objective: Objective,
-    private readonly trainer: Trainer,
+    private readonly trainer: PolicyTrainer,
     private readonly loraShapes: Map<string, { nIn: number; nOut: number }>,
     private readonly microBatchTokens: number | null,
     private readonly packPrefixes: boolean,
@@ -210,8 +217,15 @@ export class PolicyModel {
       const t = weights.held.get(row.name)!;
       return { name: row.name, shape: row.shape, dtype: t.dtype, data: t.data };
     });
-    const { microBatchTokens: asked, packPrefixes = false, headChunkRows = HEAD_CHUNK_ROWS, ...rest } = options;
+    const { microBatchTokens: asked, packPrefixes = false, headChunkRows = HEAD_CHUNK_ROWS, blockwise = mode.kind === "lora" && blockwiseByDefault(heldBytes(weights)), ...rest } = options;
     if (asked !== undefined && !(Number.isInteger(asked) && asked > 0)) throw new Error(`microBatchTokens must be a positive integer, found ${asked}`);
+    if (blockwise) {
+      if (mode.kind !== "lora") throw new Error("block-by-block training is for LoRA adapters; full-parameter training uses one graph");
+      // Micro-batches never hold more positions than one block's activations allow.
+      const positions = Math.min(asked ?? Number.MAX_SAFE_INTEGER, blockwisePositionCap(c));
+      const trainer = await BlockwiseTrainer.create(weights, params, scale, objective, { ...rest, headChunkRows });
+      return new PolicyModel(weights, mode, objective, trainer, loraShapes, positions, packPrefixes);
+    }
     // Micro-batches never hold more positions than the model's activation cap (exact: gradients accumulate).
     const microBatchTokens = asked === undefined ? undefined : Math.min(asked, microBatchPositionCap(c));
     const { recomputeBlocks = recomputeBlocksByDefault(c, microBatchTokens ?? 2048), ...trainerOptions } = rest;
@@ -348,6 +362,16 @@ export class PolicyModel {
     return { loss: result.loss, gradNorm: result.gradNorm, metrics: result.metrics, outputs: result.outputs, logp };
   }
 
+  /** Padded positions per micro-batch in force (null: one batch, no micro-batching). */
+  get microBatchPositions(): number | null {
+    return this.microBatchTokens;
+  }
+
+  /** How the update is computed: block by block (BlockwiseTrainer) or as one graph of the whole model. */
+  get trainerKind(): "blockwise" | "one-graph" {
+    return this.trainer instanceof BlockwiseTrainer ? "blockwise" : "one-graph";
+  }
+
   /** Steps taken. */
   get step(): number {
     return this.trainer.step;
@@ -359,7 +383,7 @@ export class PolicyModel {
   }
 
   /** The trainer (checkpoints use its state). */
-  get engine(): Trainer {
+  get engine(): PolicyTrainer {
     return this.trainer;
   }
 

@@ -4,6 +4,7 @@ import type { z } from "zod";
 import { CURRICULA } from "../curriculum/registry.js";
 import { PRESETS, resolveRftConfig, RftConfigSchema, withPreset, type PresetName, type RftConfig } from "../rft/rft-config.js";
 import { RftRun, type RftEvent, type StepMetrics } from "../rft/rft-run.js";
+import { LR_SCHEDULES } from "../rft/lr-schedule.js";
 import { DECODINGS, PROMPT_FORMATS } from "../rollout/prompt-format.js";
 import { judgePicks, judgePicksLine } from "../protocol/judge-picks.js";
 import { BASELINE_TIME_LIMIT_S, runPreflight, type PreflightReport } from "../engine/preflight.js";
@@ -38,6 +39,7 @@ export const TRAIN_COMMAND = {
     batch: int("N", "prompts rolled out per step", { default: RUN.batchSize, ...bounds("batchSize") }),
     group: int("N", "completions per prompt (the GRPO group)", { default: RUN.groupSize, ...bounds("groupSize") }),
     lr: num("X", "AdamW learning rate", { default: RUN.learningRate, ...bounds("learningRate") }),
+    "lr-schedule": choice(LR_SCHEDULES, "learning rate over the run: constant, or cosine decay from --lr to a tenth of it by the last step", { default: RUN.learningRateSchedule }),
     "max-tokens": int("N", "most tokens per completion", { default: RUN.maxTokens, ...bounds("maxTokens") }),
     "prompt-format": choice(PROMPT_FORMATS, "prompts through the model's chat template, as written, or chat when the model has a template", { default: RUN.promptFormat }),
     decoding: choice(DECODINGS, "rollouts decode one context per sequence (fastest on CPU) or all sequences as one batch (for GPUs)", { default: RUN.decoding }),
@@ -114,6 +116,7 @@ export async function trainCommand(argv: string[]): Promise<string> {
         ...explicit("batch", "batchSize", values.batch),
         ...explicit("group", "groupSize", values.group),
         ...explicit("lr", "learningRate", values.lr),
+        ...explicit("lr-schedule", "learningRateSchedule", values["lr-schedule"]),
         ...explicit("checkpoint-every", "checkpointEvery", values["checkpoint-every"]),
         ...explicit("max-tokens", "maxTokens", values["max-tokens"]),
         ...explicit("prompt-format", "promptFormat", values["prompt-format"]),
@@ -129,7 +132,7 @@ export async function trainCommand(argv: string[]): Promise<string> {
   totalSteps = () => run.currentConfig.steps;
   const c = run.currentConfig;
   if (!values.json) {
-    process.stderr.write(`${values.resume ? "resuming" : "training"} ${run.store.dir}\n  model ${c.model}\n  dataset ${c.dataset}${c.evalDataset ? ` (held-out: ${c.evalDataset})` : ""}\n  ${c.scheduler}, steps ${run.step}/${c.steps}, ${c.batchSize} prompts × ${c.groupSize} completions, ${c.maxTokens} tokens, lr ${c.learningRate}, LoRA r${c.loraRank}, seed ${c.seed}\n  prompts ${run.usesChatTemplate ? "through the model's chat template" : "raw"}\n`);
+    process.stderr.write(`${values.resume ? "resuming" : "training"} ${run.store.dir}\n  model ${c.model}\n  dataset ${c.dataset}${c.evalDataset ? ` (held-out: ${c.evalDataset})` : ""}\n  ${c.scheduler}, steps ${run.step}/${c.steps}, ${c.batchSize} prompts × ${c.groupSize} completions, ${c.maxTokens} tokens, lr ${c.learningRate}${c.learningRateSchedule === "cosine" ? " (cosine to a tenth)" : ""}, LoRA r${c.loraRank}, seed ${c.seed}\n  prompts ${run.usesChatTemplate ? "through the model's chat template" : "raw"}\n`);
   }
   // Ctrl-C pauses at the next step boundary (with a checkpoint) instead of losing the step; a second one quits.
   let interrupted = false;

@@ -54,9 +54,23 @@ describe("memory estimate", () => {
   });
 
   it("stops growing with batch × tokens once the micro-batch budget is full, and a smaller budget lowers it", () => {
-    const full = total({ batchSize: 64, maxTokens: 512 });
-    expect(total({ batchSize: 128, maxTokens: 512 })).toBeCloseTo(full, 0);
-    expect(total({ batchSize: 64, maxTokens: 512, microBatchTokens: 2048 })).toBeLessThan(full - 100);
+    // The update's activations (this shape may peak at set-up, where settings change nothing).
+    const activations = (s: Partial<EstimateSettings>, m: Partial<ModelShape> = {}): number => estimateRun({ ...shape, ...m }, { ...settings, ...s }).memory.activationsMB;
+    const full = activations({ batchSize: 64, maxTokens: 512 });
+    expect(activations({ batchSize: 128, maxTokens: 512 })).toBeCloseTo(full, 6);
+    expect(activations({ batchSize: 64, maxTokens: 512, microBatchTokens: 1024 })).toBeLessThan(full - 100);
+    // A small model trains as one graph with every layer's activations alive: the same positions cost more per layer.
+    const small = { parameters: 20e6, fileBytes: 40e6, heldBytes: 40e6, layers: 8, dim: 512, ffn: 1408, heads: 8, kvHeads: 2, headDim: 64 };
+    expect(activations({ microBatchTokens: 1024 }, small)).toBeGreaterThan(activations({ microBatchTokens: 1024 }, { ...small, heldBytes: 300 * 2 ** 20 }));
+  });
+
+  it("block by block (held weights over 256 MiB): micro-batches capped by one block's activations, whatever the budget above it", () => {
+    const f16 = { heldBytes: 2 * shape.parameters };
+    const long = { batchSize: 64, maxTokens: 512 };
+    const at = (microBatchTokens: number): number => estimateRun({ ...shape, ...f16 }, { ...settings, ...long, microBatchTokens }).microBatchPositions;
+    expect(at(1_048_576)).toBe(at(8192));
+    expect(at(8192)).toBeLessThan(8192);
+    expect(at(1024)).toBeLessThan(at(8192));
   });
 
   it("time per step grows with tokens and model size", () => {

@@ -12,8 +12,9 @@
 //   - the LoRA parameters with their AdamW moments and gradients;
 //   - the update's activations: per padded position of the largest micro-batch, a per-layer
 //     share (hidden width, feed-forward width, attention scores over the sequence) for every
-//     layer, or for one layer plus the kept residual stream when blocks are recomputed
-//     (train/llama/llama-graph.ts recomputeBlocksByDefault), and the LM head's logits over one
+//     layer, or for one layer plus the kept residual stream when the policy trains block by block
+//     or recomputes blocks (train/llama/llama-graph.ts blockwiseByDefault,
+//     recomputeBlocksByDefault), and the LM head's logits over one
 //     vocabulary chunk (HEAD_CHUNK_ROWS rows; the whole vocabulary when smaller).
 // The peak is the larger of the set-up peak (weights while the sessions are built) and the
 // update's (resident weights plus activations): a 358M model with a small batch peaks while it
@@ -23,7 +24,7 @@ import { metaArray, metaNumber, metaString } from "../gguf/metadata.js";
 import { readGguf, type GgufFile } from "../gguf/reader.js";
 import type { ModelInfo } from "../model/model-info.js";
 import { GgmlType } from "../gguf/constants.js";
-import { HEAD_CHUNK_ROWS, recomputeBlocksByDefault } from "../train/llama/llama-graph.js";
+import { blockwiseByDefault, blockwisePositionCap, HEAD_CHUNK_ROWS, recomputeBlocksByDefault } from "../train/llama/llama-graph.js";
 
 /** What the estimate needs to know about a model: read from its GGUF header. */
 export interface ModelShape {
@@ -165,17 +166,23 @@ function heldMB(shape: ModelShape): number {
   return (shape.heldBytes ?? 4 * shape.parameters) / MB;
 }
 
+/** Whether the policy trains this model block by block (train/llama/llama-graph.ts blockwiseByDefault). */
+function trainsBlockwise(shape: ModelShape): boolean {
+  return blockwiseByDefault(shape.heldBytes ?? 4 * shape.parameters);
+}
+
 /**
  * Layer-units per padded position (see Calibration.layerActivationBytes): every layer's, or one
- * layer's when the policy recomputes blocks at this micro-batch budget.
+ * layer's when the policy trains block by block or recomputes blocks at this micro-batch budget.
  */
 function layerUnits(shape: ModelShape, seqLen: number, microBatchTokens: number): number {
-  const alive = recomputeBlocksByDefault(shape, microBatchTokens) ? 1 : shape.layers;
+  const alive = trainsBlockwise(shape) || recomputeBlocksByDefault(shape, microBatchTokens) ? 1 : shape.layers;
   return alive * (4 * shape.dim + 3 * shape.ffn + 2 * shape.heads * seqLen);
 }
 
-/** The residual stream kept per block when blocks are recomputed: float32 [positions, dim] each, bytes. */
+/** The residual stream kept at block boundaries (block by block, or blocks recomputed): float32 [positions, dim] each, bytes. */
 function residualBytes(shape: ModelShape, positions: number, microBatchTokens: number): number {
+  if (trainsBlockwise(shape)) return (shape.layers + 1) * positions * shape.dim * 4;
   return recomputeBlocksByDefault(shape, microBatchTokens) ? shape.layers * positions * shape.dim * 4 : 0;
 }
 
@@ -204,9 +211,11 @@ function loraParameters(shape: ModelShape, rank: number, targets: number): numbe
 export function estimateRun(shape: ModelShape, s: EstimateSettings, c: Calibration = CALIBRATION, updatePositions?: number): RunEstimate {
   const seqLen = s.promptTokens + s.maxTokens;
   const sequences = s.batchSize * s.groupSize;
-  // The run's budget, not the policy's lower cap for large models (microBatchPositionCap): the
-  // pre-flight's suggestions vary this budget, so its estimate over-counts where the cap binds.
-  const budget = s.microBatchTokens;
+  // Block by block, the policy's cap (blockwisePositionCap) where it is below the run's budget.
+  // Otherwise the run's budget, not the one graph's lower cap for large models
+  // (microBatchPositionCap): the pre-flight's suggestions vary this budget, so its estimate
+  // over-counts where that cap binds.
+  const budget = trainsBlockwise(shape) ? Math.min(s.microBatchTokens, blockwisePositionCap(shape)) : s.microBatchTokens;
   const positions = updatePositions ?? microBatchPositions(sequences, seqLen, budget);
   // A reference policy (klCoef > 0) shares the held weights; its forward pass runs apart from the
   // update, so the update's activations bound it.

@@ -2,6 +2,7 @@
 // resolved config is saved with the run and in every checkpoint.
 import { z } from "zod";
 import { JUDGMENT_REWARDS } from "../curriculum/metis.js";
+import { LrScheduleSchema } from "./lr-schedule.js";
 import { CURRICULA } from "../curriculum/registry.js";
 import { AGGREGATIONS } from "../train/losses.js";
 import { LORA_TARGETS } from "../train/llama/param-table.js";
@@ -35,6 +36,8 @@ export const RftConfigSchema = z.object({
   loraTargets: z.array(z.enum(LORA_TARGETS)).min(1).default(["q", "k", "v", "o", "gate", "up", "down"]),
   /** AdamW learning rate. */
   learningRate: z.number().positive().max(1).default(2e-3),
+  /** Learning rate over the run: constant, or cosine decay to a tenth by the last step (rft/lr-schedule.ts). */
+  learningRateSchedule: LrScheduleSchema.default("cosine"),
   /** PPO ratio clip: [1 − clipLow, 1 + clipHigh] (DAPO's clip-higher: clipHigh > clipLow). */
   clipLow: z.number().min(0).max(1).default(0.2),
   clipHigh: z.number().min(0).max(10).default(0.28),
@@ -91,7 +94,7 @@ export type RftConfigInput = z.input<typeof RftConfigSchema>;
  * Fields that may change mid-run (applied at the next step and recorded in the run's history).
  * klCoef is not among them: turning the KL term on or off changes the training graph's inputs.
  */
-export const PATCHABLE = ["steps", "scheduler", "learningRate", "temperature", "judgmentWeight", "metisExploration", "metisPoolFactor", "metisWindow", "metisExamples", "metisJudgmentSamples"] as const;
+export const PATCHABLE = ["steps", "scheduler", "learningRate", "learningRateSchedule", "temperature", "judgmentWeight", "metisExploration", "metisPoolFactor", "metisWindow", "metisExamples", "metisJudgmentSamples"] as const;
 type PatchField = (typeof PATCHABLE)[number];
 /**
  * A change names only the fields it changes. The config's defaults are unwrapped first: inside

@@ -11,7 +11,7 @@ import { RolloutEngine } from "../rollout/rollout-engine.js";
 import { PolicyModel } from "../train/llama/policy-model.js";
 import { RunStore } from "../store/run-store.js";
 import { useTempDir } from "../testing/temp-dir.js";
-import { withPreset } from "./rft-config.js";
+import { resolveRftConfig, withPreset } from "./rft-config.js";
 import { RftRun, type StepMetrics } from "./rft-run.js";
 import { stableMetrics } from "../testing/stable-metrics.js";
 
@@ -130,7 +130,12 @@ describe("RFT loop", () => {
     await run.run();
     expect(seen.map((m) => m.scheduler)).toEqual(["uniform", "dapo", "dapo"]);
     expect(seen.flatMap((m) => m.cells).some((c) => "pick" in c)).toBe(false); // only METIS picks
-    expect(seen[1]!.learningRate).toBe(1e-3);
+    // The default cosine schedule over the run's 3 steps, from the new rate on: 0.55× at step 2, 0.1× at step 3.
+    expect(seen[0]!.learningRate).toBe(resolveRftConfig(base).learningRate);
+    expect(seen[1]!.learningRate).toBeCloseTo(5.5e-4, 12);
+    expect(seen[2]!.learningRate).toBeCloseTo(1e-4, 12);
+    // …and it is the rate the optimizer used.
+    expect((run as unknown as { policy: PolicyModel }).policy.engine.hyper.lr).toBeCloseTo(1e-4, 12);
     const store = await RunStore.open(run.store.dir);
     expect(store.run.data.history).toMatchObject([{ step: 1, patch: { scheduler: "dapo", learningRate: 1e-3 } }]);
     expect(store.readMetrics()).toHaveLength(3);
@@ -249,7 +254,7 @@ describe("RFT loop", () => {
       }
     };
     expect(await passRate(null)).toBeLessThan(0.5);
-    const run = await RftRun.create(tmp.path("one"), { ...base, dataset: tmp.path("one.jsonl"), batchSize: 2, groupSize: 8, maxTokens: 48, steps: 30, seed: 11, scheduler: "uniform" });
+    const run = await RftRun.create(tmp.path("one"), { ...base, dataset: tmp.path("one.jsonl"), batchSize: 2, groupSize: 8, maxTokens: 48, steps: 30, seed: 11, scheduler: "uniform", learningRateSchedule: "constant" });
     await run.run();
     const dir = run.store.dir;
     await run.dispose();

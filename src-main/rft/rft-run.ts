@@ -11,6 +11,7 @@ import { emptyCurriculumState, type CurriculumState, type Judgment, type Selecti
 import { compactPrompt, parseJudgment } from "../curriculum/judgment-format.js";
 import { evaluateRows, passes } from "../eval/evaluate.js";
 import { judgmentReward, movingBaselineAdvantages, VARIANCE_SCALE } from "../curriculum/metis.js";
+import { learningRateAt } from "./lr-schedule.js";
 import { makeCurriculum } from "../curriculum/registry.js";
 import { readTaskRows } from "../datasets/default-datasets.js";
 import type { TaskRow } from "../datasets/task-row.js";
@@ -211,7 +212,6 @@ export class RftRun {
     this.config = resolveRftConfig({ ...this.config, ...patch });
     this.store.run.data.config = this.config;
     this.store.run.data.history.push({ step: this.step, at: new Date().toISOString(), patch });
-    if (patch.learningRate !== undefined) this.policy.engine.setLearningRate(patch.learningRate);
     this.emit({ type: "patch", runId: this.id, step: this.step, patch });
   }
 
@@ -384,6 +384,8 @@ export class RftRun {
     }
 
     let update = { loss: 0, gradNorm: 0, metrics: {} as Record<string, number> };
+    const learningRate = learningRateAt(this.config.learningRateSchedule, this.config.learningRate, step, this.config.steps);
+    this.policy.engine.setLearningRate(learningRate);
     const updateStart = performance.now();
     if (sequences.length > 0) {
       const refLogp = this.reference ? await this.reference.logProbs(sequences) : undefined;
@@ -413,7 +415,7 @@ export class RftRun {
       loss: update.loss,
       gradNorm: update.gradNorm,
       clipFrac: update.metrics["policy/clipFrac"] ?? 0,
-      learningRate: this.config.learningRate,
+      learningRate,
       rolloutTokens: rolled.tokens,
       rolloutTokensPerSecond: rolled.ms > 0 ? rolled.tokens / (rolled.ms / 1000) : 0,
       stepMs: performance.now() - t0,

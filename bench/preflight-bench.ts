@@ -30,7 +30,7 @@ export interface CalibrationPoint {
 }
 
 const QWEN = ["--arch", "qwen2", "--type", "F16"];
-/** Sizes from 3M to ~180M parameters; the settings vary batch, tokens and vocabulary. */
+/** Sizes from 3M to ~500M parameters; the settings vary batch, tokens and vocabulary. */
 export const POINTS: CalibrationPoint[] = [
   { name: "3M", fit: true, model: [...QWEN, "--layers", "4", "--dim", "256", "--heads", "4", "--kv-heads", "2", "--ffn", "688"], train: { batch: 2, group: 4, maxTokens: 32 } },
   { name: "23M", fit: true, model: [...QWEN, "--layers", "8", "--dim", "512", "--heads", "8", "--kv-heads", "2", "--ffn", "1408"], train: { batch: 2, group: 4, maxTokens: 32 } },
@@ -39,6 +39,8 @@ export const POINTS: CalibrationPoint[] = [
   { name: "23M-tokens", fit: true, model: [...QWEN, "--layers", "8", "--dim", "512", "--heads", "8", "--kv-heads", "2", "--ffn", "1408"], train: { batch: 4, group: 8, maxTokens: 128 } },
   { name: "23M-vocab32k", fit: true, model: [...QWEN, "--layers", "8", "--dim", "512", "--heads", "8", "--kv-heads", "2", "--ffn", "1408", "--vocab", "bytes", "--vocab-size", "32000"], train: { batch: 4, group: 8, maxTokens: 64 } },
   { name: "73M-update-heldout", fit: false, model: [...QWEN, "--layers", "12", "--dim", "768", "--heads", "12", "--kv-heads", "2", "--ffn", "2048"], train: { batch: 2, group: 8, maxTokens: 64, microBatchTokens: 1024 } },
+  // Qwen2.5-0.5B's shape and vocabulary: trained block by block (its held weights exceed 256 MiB, as 181M's do).
+  { name: "0.5B-preset-heldout", fit: false, model: ["--preset", "qwen2.5-0.5b", "--type", "F16"], train: { batch: 2, group: 4, maxTokens: 32 } },
   { name: "73M-vocab16k-heldout", fit: false, model: [...QWEN, "--layers", "12", "--dim", "768", "--heads", "12", "--kv-heads", "2", "--ffn", "2048", "--vocab", "bytes", "--vocab-size", "16000"], train: { batch: 4, group: 4, maxTokens: 96, loraRank: 32, microBatchTokens: 2048 } },
 ];
 

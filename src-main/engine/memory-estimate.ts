@@ -102,9 +102,13 @@ export interface Calibration {
 }
 
 /**
- * Fitted by `npm run bench -- preflight --fit` on a 2-core VM (Node 20, onnxruntime-node 1.30,
- * node-llama-cpp 3.21.1); the points and the fit's error are in
- * bench/results/preflight-calibration.json. Re-fit when the training engine's memory changes.
+ * Memory terms fitted by `npm run bench -- preflight --fit` on a 2-core VM (Node 20,
+ * onnxruntime-node 1.30, node-llama-cpp 3.21.1; bench/results/preflight-calibration-held-weights.json).
+ * Time terms fitted to quiet measurements of the block-by-block engine: rollout and update
+ * milliseconds per token by least squares relative to each point
+ * (bench/results/preflight-2026-11-26T10-36-32-878Z.json, 3M–494M), set-up to the first step
+ * over those points and the scale bench's presets (scale-2026-11-26T10-01-39-591Z.json, up to
+ * 1.5B). Re-fit when the training engine's memory or speed changes.
  */
 export const CALIBRATION: Calibration = {
   baseMB: 640.8,
@@ -112,12 +116,12 @@ export const CALIBRATION: Calibration = {
   weightCopies: 1,
   layerActivationBytes: 8.28,
   vocabActivationBytes: 74.5,
-  rolloutMsPerToken: 0.45,
-  rolloutMsPerTokenPerGB: 231,
-  updateMsPerToken: 5.1,
-  updateMsPerTokenPerMParam: 0.134,
-  setupS: 4.0,
-  setupSPerMParam: 0.48,
+  rolloutMsPerToken: 0.97,
+  rolloutMsPerTokenPerGB: 57.5,
+  updateMsPerToken: 0.29,
+  updateMsPerTokenPerMParam: 0.053,
+  setupS: 7.1,
+  setupSPerMParam: 0.0102,
 };
 
 /** Mirrors DEFAULT_PARALLEL in rollout/rollout-engine.ts (not imported: that module loads node-llama-cpp). */

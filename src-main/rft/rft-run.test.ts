@@ -137,7 +137,8 @@ describe("RFT loop", () => {
     // …and it is the rate the optimizer used.
     expect((run as unknown as { policy: PolicyModel }).policy.engine.hyper.lr).toBeCloseTo(1e-4, 12);
     const store = await RunStore.open(run.store.dir);
-    expect(store.run.data.history).toMatchObject([{ step: 1, patch: { scheduler: "dapo", learningRate: 1e-3 } }]);
+    // With the configured values it replaced (the charts' markers read them: a scheduled rate is not the one set).
+    expect(store.run.data.history).toMatchObject([{ step: 1, patch: { scheduler: "dapo", learningRate: 1e-3 }, before: { scheduler: "uniform", learningRate: resolveRftConfig(base).learningRate } }]);
     expect(store.readMetrics()).toHaveLength(3);
     // DAPO drops all-equal groups and counts what they cost.
     const dapo = seen.slice(1);

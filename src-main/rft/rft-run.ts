@@ -209,9 +209,11 @@ export class RftRun {
     if (!this.pendingPatch) return;
     const patch = this.pendingPatch;
     this.pendingPatch = null;
+    // The configured values replaced: a scheduled learning rate in the metrics is not the rate that was set.
+    const before = Object.fromEntries(Object.keys(patch).map((k) => [k, this.config[k as keyof RftConfig]])) as Partial<RftConfig>;
     this.config = resolveRftConfig({ ...this.config, ...patch });
     this.store.run.data.config = this.config;
-    this.store.run.data.history.push({ step: this.step, at: new Date().toISOString(), patch });
+    this.store.run.data.history.push({ step: this.step, at: new Date().toISOString(), patch, before });
     this.emit({ type: "patch", runId: this.id, step: this.step, patch });
   }
 

@@ -27,8 +27,8 @@ export interface RunRecord {
   config: RftConfig;
   status: RunStatus;
   step: number;
-  /** Mid-run changes, in order. */
-  history: { step: number; at: string; patch: RftPatch }[];
+  /** Mid-run changes, in order, with the configured values they replaced (absent in runs written before it was kept). */
+  history: { step: number; at: string; patch: RftPatch; before?: Partial<RftConfig> }[];
   lastCheckpoint: string | null;
   error: string | null;
 }

@@ -197,7 +197,11 @@ export class AppState {
     // The change joins the history (a marker is drawn) and the config (the controls show it).
     if (e.type === "run.compare" && live?.runId === e.runId && this.api) live.onCompare(e, this.api);
     if (e.type === "run.checkpoint" && live?.runId === e.runId && live.run) live.run = { ...live.run, lastCheckpoint: e.dir };
-    if (e.type === "run.patch" && live?.runId === e.runId && live.run) live.run = { ...live.run, config: { ...live.run.config, ...e.patch }, history: [...live.run.history, { step: e.step, patch: e.patch }] };
+    if (e.type === "run.patch" && live?.runId === e.runId && live.run) {
+      // The configured values it replaces, as the engine keeps them in the run's history.
+      const before = Object.fromEntries(Object.keys(e.patch).map((k) => [k, (live.run!.config as Record<string, unknown>)[k]]));
+      live.run = { ...live.run, config: { ...live.run.config, ...e.patch }, history: [...live.run.history, { step: e.step, patch: e.patch, before }] };
+    }
   }
 
   /** Ask before an action; resolves with the user's answer (Cancel and Escape are no). */

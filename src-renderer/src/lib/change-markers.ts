@@ -20,12 +20,12 @@ export function formatSetting(v: unknown): string {
 }
 
 /**
- * One marker per change. The value before a change comes from the metrics of the step just
- * before it (scheduler, learningRate), else from earlier changes of the same field, else it is
- * left out ("→ dapo").
+ * One marker per change. The value before a change is the configured value the change replaced
+ * (kept with it); for older runs, the metrics of the step just before it (scheduler,
+ * learningRate), else earlier changes of the same field, else it is left out ("→ dapo").
  */
 export function changeMarkers(
-  history: readonly { step: number; patch: Record<string, unknown> }[],
+  history: readonly { step: number; patch: Record<string, unknown>; before?: Record<string, unknown> }[],
   metrics: readonly { step: number; scheduler?: string; learningRate?: number }[],
 ): ChangeMarker[] {
   const byStep = new Map(metrics.map((m) => [m.step, m]));
@@ -33,7 +33,8 @@ export function changeMarkers(
   return history.map((h) => {
     const before = byStep.get(h.step);
     const parts = Object.entries(h.patch).map(([k, v]) => {
-      const prior = k === "scheduler" ? before?.scheduler ?? last.get(k) : k === "learningRate" ? before?.learningRate ?? last.get(k) : last.get(k);
+      const kept = h.before?.[k];
+      const prior = kept !== undefined ? kept : k === "scheduler" ? before?.scheduler ?? last.get(k) : k === "learningRate" ? before?.learningRate ?? last.get(k) : last.get(k);
       last.set(k, v);
       const change = `${prior === undefined ? "" : `${formatSetting(prior)} → `}${formatSetting(v)}`;
       return k === "scheduler" ? change : `${SHORT[k] ?? k} ${change}`;

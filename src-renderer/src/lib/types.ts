@@ -34,7 +34,7 @@ export interface RunRecord {
   status: string;
   step: number;
   config: Record<string, unknown> & { steps: number; scheduler: string; model: string; dataset: string; evalItems?: number; evalSamples?: number };
-  history: { step: number; patch: Record<string, unknown> }[];
+  history: { step: number; patch: Record<string, unknown>; before?: Record<string, unknown> }[];
   error: string | null;
   /** The newest checkpoint's directory (what "try it" and the comparison use), null before the first. */
   lastCheckpoint?: string | null;

@@ -105,10 +105,11 @@ export interface Calibration {
  * Memory terms fitted by `npm run bench -- preflight --fit` on a 2-core VM (Node 20,
  * onnxruntime-node 1.30, node-llama-cpp 3.21.1; bench/results/preflight-calibration-held-weights.json).
  * Time terms fitted to quiet measurements of the block-by-block engine: rollout and update
- * milliseconds per token by least squares relative to each point
- * (bench/results/preflight-2026-11-26T10-36-32-878Z.json, 3M–494M), set-up to the first step
- * over those points and the scale bench's presets (scale-2026-11-26T10-01-39-591Z.json, up to
- * 1.5B). Re-fit when the training engine's memory or speed changes.
+ * milliseconds per token by `--fit` (relative least squares over the fitted points of
+ * bench/results/preflight-2026-11-26T10-36-32-878Z.json, 3M–181M); set-up to the first step by
+ * least squares over all its points and the scale bench's presets
+ * (scale-2026-11-26T10-01-39-591Z.json, up to 1.5B), as `--fit` sees no preset of that size.
+ * Re-fit when the training engine's memory or speed changes.
  */
 export const CALIBRATION: Calibration = {
   baseMB: 640.8,
@@ -116,10 +117,10 @@ export const CALIBRATION: Calibration = {
   weightCopies: 1,
   layerActivationBytes: 8.28,
   vocabActivationBytes: 74.5,
-  rolloutMsPerToken: 0.97,
-  rolloutMsPerTokenPerGB: 57.5,
+  rolloutMsPerToken: 0.95,
+  rolloutMsPerTokenPerGB: 60.3,
   updateMsPerToken: 0.29,
-  updateMsPerTokenPerMParam: 0.053,
+  updateMsPerTokenPerMParam: 0.051,
   setupS: 7.1,
   setupSPerMParam: 0.0102,
 };
@@ -323,8 +324,10 @@ export function fitCalibration(points: readonly CalibrationMeasurement[], reside
     }
   }
   const perToken = (ms: number[], tokens: number[]): number => ms.reduce((a, b) => a + b, 0) / Math.max(1, tokens.reduce((a, b) => a + b, 0));
-  const [rolloutMsPerToken, rolloutMsPerTokenPerGB] = leastSquares(points.map((p) => [1, p.shape.fileBytes / 2 ** 30]), points.map((p) => perToken(p.rolloutMs, p.rolloutTokens))) as [number, number];
-  const [updateMsPerToken, updateMsPerTokenPerMParam] = leastSquares(points.map((p) => [1, p.shape.parameters / 1e6]), points.map((p) => perToken(p.updateMs, p.trainTokens))) as [number, number];
+  // Relative to each point (rows ÷ the measured value): a 3M model's 0.4 ms per token counts as much as a 494M model's 24.
+  const relative = (xs: number[][], ys: number[]): number[] => leastSquares(xs.map((row, i) => row.map((v) => v / ys[i]!)), ys.map(() => 1));
+  const [rolloutMsPerToken, rolloutMsPerTokenPerGB] = relative(points.map((p) => [1, p.shape.fileBytes / 2 ** 30]), points.map((p) => perToken(p.rolloutMs, p.rolloutTokens))) as [number, number];
+  const [updateMsPerToken, updateMsPerTokenPerMParam] = relative(points.map((p) => [1, p.shape.parameters / 1e6]), points.map((p) => perToken(p.updateMs, p.trainTokens))) as [number, number];
   const [setupS, setupSPerMParam] = leastSquares(points.map((p) => [1, p.shape.parameters / 1e6]), points.map((p) => p.wallS - p.stepMs.reduce((a, b) => a + b, 0) / 1000)) as [number, number];
   return { ...c, weightCopies: resident, rolloutMsPerToken, rolloutMsPerTokenPerGB, updateMsPerToken, updateMsPerTokenPerMParam, setupS, setupSPerMParam };
 }

@@ -2,7 +2,7 @@
 // structure, so ONE small ONNX graph per block kind (forward, and backward with the block's
 // forward recomputed inside) serves every layer, fed that layer's frozen weights and adapter. The
 // whole-model graph it replaces grew to ~15 000 nodes on Qwen2.5-0.5B's shape and took ONNX
-// Runtime ~40 s to load (superlinear in depth); these take about a second whatever the depth.
+// Runtime ~40 s to load (superlinear in depth); these take 1–3 s (SmolLM2-360M to Qwen2.5-1.5B shapes).
 // Between blocks only the residual stream [B, T, D] is kept: activation checkpointing at block
 // boundaries, the same compute as the one graph with recomputed blocks.
 import { adamwStep, DEFAULT_ADAMW, type AdamWHyper, type AdamWSlot } from "../adamw.js";

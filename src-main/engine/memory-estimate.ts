@@ -166,14 +166,19 @@ export interface RunEstimate {
   microBatchPositions: number;
 }
 
-/** Held weights, MB (ModelShape.heldBytes). */
+/** Bytes the training engine holds the weights in (ModelShape.heldBytes; float32 when unknown). */
+function heldBytesOf(shape: ModelShape): number {
+  return shape.heldBytes ?? 4 * shape.parameters;
+}
+
+/** Held weights, MB. */
 function heldMB(shape: ModelShape): number {
-  return (shape.heldBytes ?? 4 * shape.parameters) / MB;
+  return heldBytesOf(shape) / MB;
 }
 
 /** Whether the policy trains this model block by block (train/llama/llama-graph.ts blockwiseByDefault). */
 function trainsBlockwise(shape: ModelShape): boolean {
-  return blockwiseByDefault(shape.heldBytes ?? 4 * shape.parameters);
+  return blockwiseByDefault(heldBytesOf(shape));
 }
 
 /**

@@ -1,12 +1,13 @@
 // A training loop's engine: a loss graph over named trainable parameters, its gradients by
 // autodiff, and AdamW — in JS over the gradients, or inside the graph — run by ONNX Runtime.
-import { adamwGraph, adamwStep, DEFAULT_ADAMW, type AdamWHyper, type AdamWSlot } from "./adamw.js";
+import { adamwGraph, type AdamWHyper, type AdamWSlot } from "./adamw.js";
 import { grad } from "./autodiff.js";
 import type { DType } from "./dtype.js";
 import { Graph, type Tensor } from "./graph.js";
 import { exportModel } from "./onnx-export.js";
 import { OrtProgram, type ExecutionProvider, type HostTensor } from "./ort-session.js";
 import type { Dim } from "./shape.js";
+import { addScaled, OptimizerState } from "./optimizer-state.js";
 
 /** A trainable tensor and its initial values. */
 export interface ParamSpec {
@@ -100,16 +101,13 @@ const scalarOf = (t: HostTensor): number => Number(t.data[0]);
 
 /** Trains float32 parameters of a TrainSpec with AdamW. */
 export class Trainer implements PolicyTrainer {
-  private stepCount = 0;
-
   private constructor(
     private readonly spec: TrainSpec,
-    private readonly slots: AdamWSlot[],
+    private readonly opt: OptimizerState,
     private readonly stepProgram: OrtProgram,
     private readonly forwardProgram: OrtProgram,
     private readonly outputsProgram: OrtProgram | null,
     private readonly placement: OptimizerPlacement,
-    readonly hyper: AdamWHyper,
     private readonly metricNames: string[],
     private readonly outputNames: string[],
     /** Bytes of constants each session was created with (ExportedModel.constantBytes). */
@@ -118,7 +116,8 @@ export class Trainer implements PolicyTrainer {
 
   /** Build the graphs and sessions. */
   static async create(spec: TrainSpec, options: TrainerOptions = {}): Promise<Trainer> {
-    const hyper = { ...DEFAULT_ADAMW, ...options.hyper };
+    const opt = new OptimizerState(spec.params, options.hyper);
+    const hyper = opt.hyper;
     const placement = options.optimizer ?? "graph";
     const g = new Graph();
     const params: Record<string, Tensor> = {};
@@ -160,8 +159,7 @@ export class Trainer implements PolicyTrainer {
     const outputsModel = Object.keys(outputs).length > 0 ? exportModel(g, intermediates, { name: "outputs", ...exportOptions }) : null;
     const outputsProgram = outputsModel ? await OrtProgram.create(outputsModel, programOptions) : null;
     const constantBytes = { step: stepModel.constantBytes, forward: forwardModel.constantBytes, outputs: outputsModel?.constantBytes ?? 0 };
-    const slots = spec.params.map((p) => ({ param: Float32Array.from(p.init), m: new Float32Array(p.init.length), v: new Float32Array(p.init.length) }));
-    return new Trainer(spec, slots, stepProgram, forwardProgram, outputsProgram, placement, hyper, Object.keys(metrics), Object.keys(outputs), constantBytes);
+    return new Trainer(spec, opt, stepProgram, forwardProgram, outputsProgram, placement, Object.keys(metrics), Object.keys(outputs), constantBytes);
   }
 
   /** The execution provider the step runs on (after any fallback to CPU). */
@@ -169,29 +167,34 @@ export class Trainer implements PolicyTrainer {
     return this.stepProgram.provider;
   }
 
+  /** AdamW's hyper-parameters (the learning rate changes with setLearningRate). */
+  get hyper(): AdamWHyper {
+    return this.opt.hyper;
+  }
+
   /** Change the learning rate from the next step on (schedules). */
   setLearningRate(lr: number): void {
-    if (!(lr >= 0) || !Number.isFinite(lr)) throw new Error(`learning rate must be a finite number ≥ 0, found ${lr}`);
-    (this.hyper as { lr: number }).lr = lr;
+    this.opt.setLearningRate(lr);
   }
 
   /** Steps taken so far. */
   get step(): number {
-    return this.stepCount;
+    return this.opt.step;
   }
 
   /** Current parameter values by name (live views: copy before mutating). */
   params(): Record<string, Float32Array> {
-    return Object.fromEntries(this.spec.params.map((p, i) => [p.name, this.slots[i]!.param]));
+    return this.opt.params();
   }
 
   private feeds(batch: Readonly<Record<string, HostTensor>>, withState: boolean): Record<string, HostTensor> {
     const feeds: Record<string, HostTensor> = {};
     this.spec.params.forEach((p, i) => {
-      feeds[`param:${p.name}`] = { dtype: "float32", dims: p.shape, data: this.slots[i]!.param };
+      const slot = this.opt.slots[i]!;
+      feeds[`param:${p.name}`] = { dtype: "float32", dims: p.shape, data: slot.param };
       if (withState) {
-        feeds[`m:${p.name}`] = { dtype: "float32", dims: p.shape, data: this.slots[i]!.m };
-        feeds[`v:${p.name}`] = { dtype: "float32", dims: p.shape, data: this.slots[i]!.v };
+        feeds[`m:${p.name}`] = { dtype: "float32", dims: p.shape, data: slot.m };
+        feeds[`v:${p.name}`] = { dtype: "float32", dims: p.shape, data: slot.v };
       }
     });
     for (const f of this.spec.frozen ?? []) feeds[`frozen:${f.name}`] = { dtype: f.dtype, dims: f.shape, data: f.data };
@@ -213,19 +216,17 @@ export class Trainer implements PolicyTrainer {
 
   /** Forward, backward and one AdamW update on `batch`. */
   async trainStep(batch: Readonly<Record<string, HostTensor>>): Promise<StepResult> {
-    this.stepCount++;
     if (this.placement === "js") {
       const out = await this.stepProgram.run(this.feeds(batch, false));
-      const grads = this.spec.params.map((p) => out[`grad:${p.name}`]!.data as Float32Array);
-      const { gradNorm } = adamwStep(this.slots, grads, this.stepCount, this.hyper);
+      const gradNorm = this.opt.apply(this.spec.params.map((p) => out[`grad:${p.name}`]!.data as Float32Array));
       return { loss: scalarOf(out.loss!), gradNorm, metrics: this.metricsOf(out), outputs: this.outputsOf(out) };
     }
     const feeds = this.feeds(batch, true);
-    feeds["opt:step"] = { dtype: "float32", dims: [], data: Float32Array.of(this.stepCount) };
+    feeds["opt:step"] = { dtype: "float32", dims: [], data: Float32Array.of(this.opt.nextStep()) };
     feeds["opt:lr"] = { dtype: "float32", dims: [], data: Float32Array.of(this.hyper.lr) };
     const out = await this.stepProgram.run(feeds);
     this.spec.params.forEach((p, i) => {
-      const s = this.slots[i]!;
+      const s = this.opt.slots[i]!;
       s.param = out[`new:${p.name}`]!.data as Float32Array;
       s.m = out[`newm:${p.name}`]!.data as Float32Array;
       s.v = out[`newv:${p.name}`]!.data as Float32Array;
@@ -242,24 +243,19 @@ export class Trainer implements PolicyTrainer {
   async accumulateStep(batches: readonly Readonly<Record<string, HostTensor>>[], weights: readonly number[]): Promise<StepResult & { outputsPerBatch: Record<string, HostTensor>[] }> {
     if (this.placement !== "js") throw new Error('gradient accumulation needs the optimizer in JS (optimizer: "js")');
     if (batches.length === 0 || batches.length !== weights.length) throw new Error(`accumulateStep: ${batches.length} micro-batches for ${weights.length} weights`);
-    const sums = this.spec.params.map((p) => new Float32Array(p.init.length));
+    const sums = this.opt.zeroGrads();
     let loss = 0;
     const metrics: Record<string, number> = Object.fromEntries(this.metricNames.map((k) => [k, 0]));
     const outputsPerBatch: Record<string, HostTensor>[] = [];
     for (const [i, batch] of batches.entries()) {
       const w = weights[i]!;
       const out = await this.stepProgram.run(this.feeds(batch, false));
-      this.spec.params.forEach((p, j) => {
-        const g = out[`grad:${p.name}`]!.data as Float32Array;
-        const sum = sums[j]!;
-        for (let k = 0; k < sum.length; k++) sum[k]! += w * g[k]!;
-      });
+      this.spec.params.forEach((p, j) => addScaled(sums[j]!, out[`grad:${p.name}`]!.data as Float32Array, w));
       loss += w * scalarOf(out.loss!);
       for (const k of this.metricNames) metrics[k]! += w * scalarOf(out[`metric:${k}`]!);
       outputsPerBatch.push(this.outputsOf(out));
     }
-    this.stepCount++;
-    const { gradNorm } = adamwStep(this.slots, sums, this.stepCount, this.hyper);
+    const gradNorm = this.opt.apply(sums);
     return { loss, gradNorm, metrics, outputs: outputsPerBatch[0]!, outputsPerBatch };
   }
 
@@ -277,18 +273,12 @@ export class Trainer implements PolicyTrainer {
 
   /** Parameters and optimizer state, for checkpoints (live views). */
   state(): { step: number; slots: readonly AdamWSlot[] } {
-    return { step: this.stepCount, slots: this.slots };
+    return this.opt.state();
   }
 
   /** Restore parameters, optimizer moments and step count (copied in). */
   restore(step: number, values: ReadonlyMap<string, { param: Float32Array; m: Float32Array; v: Float32Array }>): void {
-    this.spec.params.forEach((p, i) => {
-      const v = values.get(p.name);
-      if (!v) throw new Error(`checkpoint has no parameter ${p.name}`);
-      if (v.param.length !== p.init.length) throw new Error(`checkpoint parameter ${p.name} has ${v.param.length} values, expected ${p.init.length}`);
-      this.slots[i] = { param: Float32Array.from(v.param), m: Float32Array.from(v.m), v: Float32Array.from(v.v) };
-    });
-    this.stepCount = step;
+    this.opt.restore(step, values);
   }
 
   /** Release the sessions. Safe to call more than once. */

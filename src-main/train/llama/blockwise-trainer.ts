@@ -5,7 +5,7 @@
 // Runtime ~40 s to load (superlinear in depth); these take 1–3 s (SmolLM2-360M to Qwen2.5-1.5B shapes).
 // Between blocks only the residual stream [B, T, D] is kept: activation checkpointing at block
 // boundaries, the same compute as the one graph with recomputed blocks.
-import { adamwStep, DEFAULT_ADAMW, type AdamWHyper, type AdamWSlot } from "../adamw.js";
+import type { AdamWHyper, AdamWSlot } from "../adamw.js";
 import { grad } from "../autodiff.js";
 import type { DType } from "../dtype.js";
 import { Graph, type Tensor } from "../graph.js";
@@ -14,6 +14,7 @@ import { policyLoss, sftLoss } from "../losses.js";
 import { exportModel } from "../onnx-export.js";
 import * as o from "../ops.js";
 import { OrtProgram, type HostTensor, type ProgramOptions } from "../ort-session.js";
+import { addScaled, OptimizerState } from "../optimizer-state.js";
 import type { ParamSpec, PolicyTrainer, StepResult, TrainerOptions } from "../trainer.js";
 import type { LlamaConfig } from "./llama-config.js";
 import { headName, HEAD_CHUNK_ROWS, llamaBlock, llamaHeadLogProbs } from "./llama-graph.js";
@@ -47,18 +48,14 @@ function halfToFloatTable(): Float32Array {
 
 /** Trains a LoRA adapter of a llama-family model block by block (see the file comment). */
 export class BlockwiseTrainer implements PolicyTrainer {
-  private stepCount = 0;
-
   private constructor(
     private readonly weights: LlamaWeights,
-    private readonly specs: readonly ParamSpec[],
-    private readonly slots: AdamWSlot[],
+    private readonly opt: OptimizerState,
     private readonly layers: Layer[],
     private readonly headTrain: OrtProgram,
     private readonly headLogp: OrtProgram,
     private readonly headFrozen: Record<string, HostTensor>,
     private readonly metricNames: string[],
-    readonly hyper: AdamWHyper,
   ) {}
 
   /**
@@ -73,20 +70,20 @@ export class BlockwiseTrainer implements PolicyTrainer {
     const layers: Layer[] = [];
     for (let b = 0; b < c.layers; b++) {
       const prefix = `blk.${b}.`;
-      const rows = weights.rows.filter((r) => r.layer === b);
-      const frozen: Record<string, HostTensor> = {};
-      for (const r of rows) {
-        const t = weights.held.get(r.name)!;
-        frozen[`w:${r.name.slice(prefix.length)}`] = { dtype: t.dtype, dims: r.shape, data: t.data };
-      }
-      const lora = rows.filter((r) => r.loraTarget && index.has(`${r.name.replace(/\.weight$/, "")}.lora_a`)).map((r) => {
-        const base = r.name.replace(/\.weight$/, "");
-        return { name: base.slice(prefix.length), a: index.get(`${base}.lora_a`)!, b: index.get(`${base}.lora_b`)! };
+      // The layer's tensors by their name inside the block ("attn_q.weight"), as held.
+      const rows = weights.rows.filter((r) => r.layer === b).map((r) => ({ name: r.name.slice(prefix.length), shape: r.shape, held: weights.held.get(r.name)!, loraTarget: r.loraTarget }));
+      const frozen: Record<string, HostTensor> = Object.fromEntries(rows.map((r) => [`w:${r.name}`, { dtype: r.held.dtype, dims: r.shape, data: r.held.data }]));
+      const lora = rows.flatMap((r) => {
+        const name = r.name.replace(/\.weight$/, "");
+        const a = index.get(`${prefix}${name}.lora_a`);
+        return r.loraTarget && a !== undefined ? [{ name, a, b: index.get(`${prefix}${name}.lora_b`)! }] : [];
       });
-      const signature = JSON.stringify([rows.map((r) => [r.name.slice(prefix.length), weights.held.get(r.name)!.dtype]), lora.map((l) => [l.name, params[l.a]!.shape, params[l.b]!.shape])]);
+      const blockRows = rows.map((r) => ({ name: r.name, shape: r.shape, dtype: r.held.dtype }));
+      const blockLora = lora.map((l) => ({ name: l.name, a: params[l.a]!.shape, b: params[l.b]!.shape }));
+      const signature = JSON.stringify([blockRows.map((r) => [r.name, r.dtype]), blockLora]);
       let kind = kinds.get(signature);
       if (!kind) {
-        kind = blockPrograms(c, rows.map((r) => ({ name: r.name.slice(prefix.length), shape: r.shape, dtype: weights.held.get(r.name)!.dtype })), lora.map((l) => ({ name: l.name, a: params[l.a]!.shape, b: params[l.b]!.shape })), loraScale, programOptions);
+        kind = blockPrograms(c, blockRows, blockLora, loraScale, programOptions);
         kinds.set(signature, kind);
       }
       layers.push({ programs: await kind, frozen, lora });
@@ -99,12 +96,16 @@ export class BlockwiseTrainer implements PolicyTrainer {
     }
     const head = headModels(c, headFrozen, objective, options.headChunkRows ?? HEAD_CHUNK_ROWS);
     const [headTrain, headLogp] = await Promise.all([OrtProgram.create(head.train, programOptions), OrtProgram.create(head.logp, programOptions)]);
-    const slots = params.map((p) => ({ param: Float32Array.from(p.init), m: new Float32Array(p.init.length), v: new Float32Array(p.init.length) }));
-    return new BlockwiseTrainer(weights, params, slots, layers, headTrain, headLogp, headFrozen, head.metricNames, { ...DEFAULT_ADAMW, ...options.hyper });
+    return new BlockwiseTrainer(weights, new OptimizerState(params, options.hyper), layers, headTrain, headLogp, headFrozen, head.metricNames);
   }
 
   get step(): number {
-    return this.stepCount;
+    return this.opt.step;
+  }
+
+  /** AdamW's hyper-parameters (the learning rate changes with setLearningRate). */
+  get hyper(): AdamWHyper {
+    return this.opt.hyper;
   }
 
   get provider(): string {
@@ -113,28 +114,21 @@ export class BlockwiseTrainer implements PolicyTrainer {
 
   /** Change the learning rate from the next step on. */
   setLearningRate(lr: number): void {
-    if (!(lr >= 0) || !Number.isFinite(lr)) throw new Error(`learning rate must be a finite number ≥ 0, found ${lr}`);
-    (this.hyper as { lr: number }).lr = lr;
+    this.opt.setLearningRate(lr);
   }
 
   /** Current parameter values by name (live views). */
   params(): Record<string, Float32Array> {
-    return Object.fromEntries(this.specs.map((p, i) => [p.name, this.slots[i]!.param]));
+    return this.opt.params();
   }
 
   state(): { step: number; slots: readonly AdamWSlot[] } {
-    return { step: this.stepCount, slots: this.slots };
+    return this.opt.state();
   }
 
   /** Restore parameters, optimizer moments and step count (copied in). */
   restore(step: number, values: ReadonlyMap<string, { param: Float32Array; m: Float32Array; v: Float32Array }>): void {
-    this.specs.forEach((p, i) => {
-      const v = values.get(p.name);
-      if (!v) throw new Error(`checkpoint has no parameter ${p.name}`);
-      if (v.param.length !== p.init.length) throw new Error(`checkpoint parameter ${p.name} has ${v.param.length} values, expected ${p.init.length}`);
-      this.slots[i] = { param: Float32Array.from(v.param), m: Float32Array.from(v.m), v: Float32Array.from(v.v) };
-    });
-    this.stepCount = step;
+    this.opt.restore(step, values);
   }
 
   /** Feeds of layer `b` apart from its input: frozen weights, adapter, RoPE tables and mask. */
@@ -142,8 +136,8 @@ export class BlockwiseTrainer implements PolicyTrainer {
     const layer = this.layers[b]!;
     const feeds: Record<string, HostTensor> = { ...layer.frozen, cos: batch.cos!, sin: batch.sin!, mask: batch.attentionMask! };
     for (const l of layer.lora) {
-      feeds[`a:${l.name}`] = { dtype: "float32", dims: this.specs[l.a]!.shape, data: this.slots[l.a]!.param };
-      feeds[`b:${l.name}`] = { dtype: "float32", dims: this.specs[l.b]!.shape, data: this.slots[l.b]!.param };
+      feeds[`a:${l.name}`] = { dtype: "float32", dims: this.opt.specs[l.a]!.shape, data: this.opt.slots[l.a]!.param };
+      feeds[`b:${l.name}`] = { dtype: "float32", dims: this.opt.specs[l.b]!.shape, data: this.opt.slots[l.b]!.param };
     }
     return feeds;
   }
@@ -191,7 +185,7 @@ export class BlockwiseTrainer implements PolicyTrainer {
    */
   async accumulateStep(batches: readonly Readonly<Record<string, HostTensor>>[], weights: readonly number[]): Promise<StepResult & { outputsPerBatch: Record<string, HostTensor>[] }> {
     if (batches.length === 0 || batches.length !== weights.length) throw new Error(`accumulateStep: ${batches.length} micro-batches for ${weights.length} weights`);
-    const sums = this.specs.map((p) => new Float32Array(p.init.length));
+    const sums = this.opt.zeroGrads();
     let loss = 0;
     const metrics: Record<string, number> = Object.fromEntries(this.metricNames.map((k) => [k, 0]));
     const outputsPerBatch: Record<string, HostTensor>[] = [];
@@ -207,14 +201,13 @@ export class BlockwiseTrainer implements PolicyTrainer {
         const layer = this.layers[b]!;
         const out = await layer.programs.backward.run({ ...this.layerFeeds(b, batch), x: xs[b]!, dy });
         for (const l of layer.lora) {
-          accumulate(sums[l.a]!, out[`ga:${l.name}`]!.data as Float32Array, w);
-          accumulate(sums[l.b]!, out[`gb:${l.name}`]!.data as Float32Array, w);
+          addScaled(sums[l.a]!, out[`ga:${l.name}`]!.data as Float32Array, w);
+          addScaled(sums[l.b]!, out[`gb:${l.name}`]!.data as Float32Array, w);
         }
         dy = out.dx!;
       }
     }
-    this.stepCount++;
-    const { gradNorm } = adamwStep(this.slots, sums, this.stepCount, this.hyper);
+    const gradNorm = this.opt.apply(sums);
     return { loss, gradNorm, metrics, outputs: outputsPerBatch[0]!, outputsPerBatch };
   }
 
@@ -231,11 +224,6 @@ export class BlockwiseTrainer implements PolicyTrainer {
     for (const l of this.layers) programs.add(l.programs.forward).add(l.programs.backward);
     await Promise.all([...programs].map((p) => p.dispose()));
   }
-}
-
-/** sum += w · g */
-function accumulate(sum: Float32Array, g: Float32Array, w: number): void {
-  for (let k = 0; k < sum.length; k++) sum[k]! += w * g[k]!;
 }
 
 /** A frozen input widened to float32 inside the graph; the float32 copy is rebuilt in the backward pass. */

@@ -211,12 +211,6 @@ export class PolicyModel {
     } else {
       for (const row of weights.rows) params.push({ name: row.name, shape: row.shape, init: weightF32(weights, row.name) });
     }
-    // LoRA: the base weights are graph inputs fed from the one held copy (shared by every session
-    // and by a reference policy over the same weights), float16 ones widened inside the graph.
-    const frozenSpecs: FrozenSpec[] = mode.kind === "full" ? [] : weights.rows.map((row) => {
-      const t = weights.held.get(row.name)!;
-      return { name: row.name, shape: row.shape, dtype: t.dtype, data: t.data };
-    });
     const { microBatchTokens: asked, packPrefixes = false, headChunkRows = HEAD_CHUNK_ROWS, blockwise = mode.kind === "lora" && blockwiseByDefault(heldBytes(weights)), ...rest } = options;
     if (asked !== undefined && !(Number.isInteger(asked) && asked > 0)) throw new Error(`microBatchTokens must be a positive integer, found ${asked}`);
     if (blockwise) {
@@ -226,6 +220,12 @@ export class PolicyModel {
       const trainer = await BlockwiseTrainer.create(weights, params, scale, objective, { ...rest, headChunkRows });
       return new PolicyModel(weights, mode, objective, trainer, loraShapes, positions, packPrefixes);
     }
+    // LoRA: the base weights are graph inputs fed from the one held copy (shared by every session
+    // and by a reference policy over the same weights), float16 ones widened inside the graph.
+    const frozenSpecs: FrozenSpec[] = mode.kind === "full" ? [] : weights.rows.map((row) => {
+      const t = weights.held.get(row.name)!;
+      return { name: row.name, shape: row.shape, dtype: t.dtype, data: t.data };
+    });
     // Micro-batches never hold more positions than the model's activation cap (exact: gradients accumulate).
     const microBatchTokens = asked === undefined ? undefined : Math.min(asked, microBatchPositionCap(c));
     const { recomputeBlocks = recomputeBlocksByDefault(c, microBatchTokens ?? 2048), ...trainerOptions } = rest;

@@ -65,6 +65,44 @@ export class OptimizerState {
   }
 }
 
+/**
+ * What both trainers delegate to their OptimizerState (PolicyTrainer's bookkeeping side): the
+ * step count, hyper-parameters, learning rate, parameters, checkpoint state and restore.
+ */
+export abstract class OptimizerOwner {
+  protected constructor(protected readonly opt: OptimizerState) {}
+
+  /** Steps taken so far. */
+  get step(): number {
+    return this.opt.step;
+  }
+
+  /** AdamW's hyper-parameters (the learning rate changes with setLearningRate). */
+  get hyper(): AdamWHyper {
+    return this.opt.hyper;
+  }
+
+  /** Change the learning rate from the next step on (schedules). */
+  setLearningRate(lr: number): void {
+    this.opt.setLearningRate(lr);
+  }
+
+  /** Current parameter values by name (live views: copy before mutating). */
+  params(): Record<string, Float32Array> {
+    return this.opt.params();
+  }
+
+  /** Parameters and optimizer state, for checkpoints (live views). */
+  state(): { step: number; slots: readonly AdamWSlot[] } {
+    return this.opt.state();
+  }
+
+  /** Restore parameters, optimizer moments and step count (copied in). */
+  restore(step: number, values: ReadonlyMap<string, { param: Float32Array; m: Float32Array; v: Float32Array }>): void {
+    this.opt.restore(step, values);
+  }
+}
+
 /** sum += w · g, elementwise: one micro-batch's gradient into the accumulated one. */
 export function addScaled(sum: Float32Array, g: Float32Array, w: number): void {
   for (let k = 0; k < sum.length; k++) sum[k]! += w * g[k]!;

@@ -7,7 +7,7 @@ import { Graph, type Tensor } from "./graph.js";
 import { exportModel } from "./onnx-export.js";
 import { OrtProgram, type ExecutionProvider, type HostTensor } from "./ort-session.js";
 import type { Dim } from "./shape.js";
-import { addScaled, OptimizerState } from "./optimizer-state.js";
+import { addScaled, OptimizerOwner, OptimizerState } from "./optimizer-state.js";
 
 /** A trainable tensor and its initial values. */
 export interface ParamSpec {
@@ -100,10 +100,10 @@ export interface PolicyTrainer {
 const scalarOf = (t: HostTensor): number => Number(t.data[0]);
 
 /** Trains float32 parameters of a TrainSpec with AdamW. */
-export class Trainer implements PolicyTrainer {
+export class Trainer extends OptimizerOwner implements PolicyTrainer {
   private constructor(
     private readonly spec: TrainSpec,
-    private readonly opt: OptimizerState,
+    opt: OptimizerState,
     private readonly stepProgram: OrtProgram,
     private readonly forwardProgram: OrtProgram,
     private readonly outputsProgram: OrtProgram | null,
@@ -112,7 +112,9 @@ export class Trainer implements PolicyTrainer {
     private readonly outputNames: string[],
     /** Bytes of constants each session was created with (ExportedModel.constantBytes). */
     readonly constantBytes: { step: number; forward: number; outputs: number },
-  ) {}
+  ) {
+    super(opt);
+  }
 
   /** Build the graphs and sessions. */
   static async create(spec: TrainSpec, options: TrainerOptions = {}): Promise<Trainer> {
@@ -165,26 +167,6 @@ export class Trainer implements PolicyTrainer {
   /** The execution provider the step runs on (after any fallback to CPU). */
   get provider(): string {
     return this.stepProgram.provider;
-  }
-
-  /** AdamW's hyper-parameters (the learning rate changes with setLearningRate). */
-  get hyper(): AdamWHyper {
-    return this.opt.hyper;
-  }
-
-  /** Change the learning rate from the next step on (schedules). */
-  setLearningRate(lr: number): void {
-    this.opt.setLearningRate(lr);
-  }
-
-  /** Steps taken so far. */
-  get step(): number {
-    return this.opt.step;
-  }
-
-  /** Current parameter values by name (live views: copy before mutating). */
-  params(): Record<string, Float32Array> {
-    return this.opt.params();
   }
 
   private feeds(batch: Readonly<Record<string, HostTensor>>, withState: boolean): Record<string, HostTensor> {
@@ -269,16 +251,6 @@ export class Trainer implements PolicyTrainer {
   async outputs(batch: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>> {
     if (!this.outputsProgram) throw new Error("this training graph requests no intermediates");
     return this.outputsOf(await this.outputsProgram.run(this.feeds(batch, false)));
-  }
-
-  /** Parameters and optimizer state, for checkpoints (live views). */
-  state(): { step: number; slots: readonly AdamWSlot[] } {
-    return this.opt.state();
-  }
-
-  /** Restore parameters, optimizer moments and step count (copied in). */
-  restore(step: number, values: ReadonlyMap<string, { param: Float32Array; m: Float32Array; v: Float32Array }>): void {
-    this.opt.restore(step, values);
   }
 
   /** Release the sessions. Safe to call more than once. */

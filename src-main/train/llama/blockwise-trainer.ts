@@ -5,7 +5,6 @@
 // Runtime ~40 s to load (superlinear in depth); these take 1–3 s (SmolLM2-360M to Qwen2.5-1.5B shapes).
 // Between blocks only the residual stream [B, T, D] is kept: activation checkpointing at block
 // boundaries, the same compute as the one graph with recomputed blocks.
-import type { AdamWHyper, AdamWSlot } from "../adamw.js";
 import { grad } from "../autodiff.js";
 import type { DType } from "../dtype.js";
 import { Graph, type Tensor } from "../graph.js";
@@ -14,7 +13,7 @@ import { policyLoss, sftLoss } from "../losses.js";
 import { exportModel } from "../onnx-export.js";
 import * as o from "../ops.js";
 import { OrtProgram, type HostTensor, type ProgramOptions } from "../ort-session.js";
-import { addScaled, OptimizerState } from "../optimizer-state.js";
+import { addScaled, OptimizerOwner, OptimizerState } from "../optimizer-state.js";
 import type { ParamSpec, PolicyTrainer, StepResult, TrainerOptions } from "../trainer.js";
 import type { LlamaConfig } from "./llama-config.js";
 import { headName, HEAD_CHUNK_ROWS, llamaBlock, llamaHeadLogProbs } from "./llama-graph.js";
@@ -47,16 +46,18 @@ function halfToFloatTable(): Float32Array {
 }
 
 /** Trains a LoRA adapter of a llama-family model block by block (see the file comment). */
-export class BlockwiseTrainer implements PolicyTrainer {
+export class BlockwiseTrainer extends OptimizerOwner implements PolicyTrainer {
   private constructor(
     private readonly weights: LlamaWeights,
-    private readonly opt: OptimizerState,
+    opt: OptimizerState,
     private readonly layers: Layer[],
     private readonly headTrain: OrtProgram,
     private readonly headLogp: OrtProgram,
     private readonly headFrozen: Record<string, HostTensor>,
     private readonly metricNames: string[],
-  ) {}
+  ) {
+    super(opt);
+  }
 
   /**
    * Sessions for LoRA `params` (named "<blk.N.proj>.lora_a" / ".lora_b", as PolicyModel names
@@ -99,37 +100,10 @@ export class BlockwiseTrainer implements PolicyTrainer {
     return new BlockwiseTrainer(weights, new OptimizerState(params, options.hyper), layers, headTrain, headLogp, headFrozen, head.metricNames);
   }
 
-  get step(): number {
-    return this.opt.step;
-  }
-
-  /** AdamW's hyper-parameters (the learning rate changes with setLearningRate). */
-  get hyper(): AdamWHyper {
-    return this.opt.hyper;
-  }
-
   get provider(): string {
     return this.headTrain.provider;
   }
 
-  /** Change the learning rate from the next step on. */
-  setLearningRate(lr: number): void {
-    this.opt.setLearningRate(lr);
-  }
-
-  /** Current parameter values by name (live views). */
-  params(): Record<string, Float32Array> {
-    return this.opt.params();
-  }
-
-  state(): { step: number; slots: readonly AdamWSlot[] } {
-    return this.opt.state();
-  }
-
-  /** Restore parameters, optimizer moments and step count (copied in). */
-  restore(step: number, values: ReadonlyMap<string, { param: Float32Array; m: Float32Array; v: Float32Array }>): void {
-    this.opt.restore(step, values);
-  }
 
   /** Feeds of layer `b` apart from its input: frozen weights, adapter, RoPE tables and mask. */
   private layerFeeds(b: number, batch: Readonly<Record<string, HostTensor>>): Record<string, HostTensor> {

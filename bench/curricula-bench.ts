@@ -30,6 +30,14 @@ interface CurvePoint {
 const sd = (xs: number[]): number => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
+/** --config: config fields set on every run (a JSON object); validated when each run resolves its config. */
+export function parseOverrides(json: string | undefined): Record<string, unknown> {
+  if (!json) return {};
+  const parsed: unknown = JSON.parse(json);
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error(`--config must be a JSON object, found ${json}`);
+  return parsed as Record<string, unknown>;
+}
+
 /** The first point at or above `target`, or null. */
 function reach(curve: CurvePoint[], target: number): CurvePoint | null {
   return curve.find((p) => p.passRate >= target) ?? null;
@@ -84,6 +92,10 @@ export async function curriculaBench(argv: string[]): Promise<string> {
       "eval-samples": { type: "string", default: "4" },
       target: { type: "string" },
       model: { type: "string", default: "resources/models/metis-tiny.gguf" },
+      /** Config fields (a JSON object) set on every run, e.g. '{"metisJudgmentSamples":2}': a variant to compare. */
+      config: { type: "string" },
+      /** Appended to each entry's name ("metis@LABEL") so a variant's result merges beside the defaults' (--recompute). */
+      label: { type: "string" },
       /** Recompute the comparison against uniform of earlier result files, comma-separated and merged (no runs). */
       recompute: { type: "string" },
     },
@@ -93,30 +105,42 @@ export async function curriculaBench(argv: string[]): Promise<string> {
   const seeds = values.seeds.split(",").map(Number);
   const evalEvery = Number(values["eval-every"]);
   const dir = mkdtempSync(join(tmpdir(), "metis-curricula-"));
-  const entries = values.schedulers.split(",");
+  const schedulerEntries = values.schedulers.split(",");
+  const named = (entry: string): string => (values.label ? `${entry}@${values.label}` : entry);
+  const entries = schedulerEntries.map(named);
+  const overrides = parseOverrides(values.config);
   const curves: Record<string, Record<number, CurvePoint[]>> = {};
   const stepSeconds: Record<string, number[]> = {};
+  /** Where each step's time went and what it trained: the decomposition behind the step-time ratio. */
+  const perStep: Record<string, { judgeS: number; rolloutS: number; updateS: number; rolloutTokens: number; signalGroups: number }[]> = {};
   /** METIS: (predicted, observed) variance pairs of the second half of each run, for calibration. */
   const judged: Record<string, { predicted: number; observed: number }[]> = {};
   try {
     // An entry is a scheduler, optionally with a preset: "metis:paper" is METIS as the paper sets it.
-    for (const entry of entries) {
-      const { scheduler, preset } = parseSchedulerEntry(entry);
+    for (const schedulerEntry of schedulerEntries) {
+      const { scheduler, preset } = parseSchedulerEntry(schedulerEntry);
+      const entry = named(schedulerEntry);
       curves[entry] = {};
       stepSeconds[entry] = [];
+      perStep[entry] = [];
       judged[entry] = [];
       for (const seed of seeds) {
         const curve: CurvePoint[] = [];
         let seconds = 0, rollouts = 0, tokens = 0;
         const run = await RftRun.create(dir, withPreset(preset, {
           model: values.model, dataset: "resources/datasets/synthetic-train.jsonl", evalDataset: "resources/datasets/synthetic-test.jsonl",
-          scheduler: scheduler as never, steps, batchSize: 8, groupSize: 8, maxTokens: 96, evalEvery, evalItems: Number(values["eval-items"]), evalSamples: Number(values["eval-samples"]), seed, checkpointEvery: 100_000,
+          scheduler: scheduler as never, steps, batchSize: 8, groupSize: 8, maxTokens: 96, evalEvery, evalItems: Number(values["eval-items"]), evalSamples: Number(values["eval-samples"]), seed, checkpointEvery: 100_000, ...overrides,
         }), (e) => {
           if (e.type !== "step") return;
           const m: StepMetrics = e.metrics;
           const trainMs = m.stepMs - (m.info["time/evalMs"] ?? 0);
           seconds += trainMs / 1000;
           stepSeconds[entry]!.push(trainMs / 1000);
+          perStep[entry]!.push({
+            judgeS: (m.info["time/judgeMs"] ?? 0) / 1000, rolloutS: (m.info["time/rolloutMs"] ?? 0) / 1000, updateS: (m.info["time/updateMs"] ?? 0) / 1000,
+            // Groups whose rewards differ: the only ones that move the policy (DAPO trains at most a batch of them).
+            rolloutTokens: m.rolloutTokens, signalGroups: Math.min(8, m.cells.filter((c) => c.variance > 0).length),
+          });
           if (m.step > steps / 2) for (const c of m.cells) if (c.predicted !== null) judged[entry]!.push({ predicted: c.predicted, observed: c.variance });
           rollouts += m.cells.length * 8; // every group rolled out, DAPO's dropped ones included
           tokens += m.rolloutTokens + (m.info["metis/judgmentTokens"] ?? 0);
@@ -152,6 +176,9 @@ export async function curriculaBench(argv: string[]): Promise<string> {
         seedsReachingTarget: reached.length,
         toTarget: { steps: stat((p) => p.step), seconds: stat((p) => p.seconds), rollouts: stat((p) => p.rollouts), tokens: stat((p) => p.tokens) },
         secondsPerStep: r3(mean(stepSeconds[entry]!)),
+        perStep: Object.fromEntries((["judgeS", "rolloutS", "updateS", "rolloutTokens", "signalGroups"] as const).map((k) => [k, r3(mean(perStep[entry]!.map((p) => p[k])))])),
+        // Training seconds per group with signal: what a curriculum pays for each group that teaches.
+        secondsPerSignalGroup: r3(mean(stepSeconds[entry]!) / Math.max(1e-9, mean(perStep[entry]!.map((p) => p.signalGroups)))),
         // Rank correlation of predicted and observed variance over the second half's judged prompts (all seeds).
         judgeSpearmanSecondHalf: judged[entry]!.length >= 3 ? (spearman(judged[entry]!.map((p) => p.predicted), judged[entry]!.map((p) => p.observed)) ?? null) : null,
       };
@@ -160,7 +187,7 @@ export async function curriculaBench(argv: string[]): Promise<string> {
     for (const row of summary) console.log(JSON.stringify(row));
     for (const row of metisVsUniform) console.log(JSON.stringify(row));
 
-    const path = writeResult("curricula", { model: values.model, dataset: "synthetic-train", batch: 8, group: 8, maxTokens: 96, steps, seeds, evalEvery, evalItems: Number(values["eval-items"]), evalSamples: Number(values["eval-samples"]), target: r3(target), summary, metisVsUniform, curves });
+    const path = writeResult("curricula", { ...(values.config ? { config: overrides } : {}), model: values.model, dataset: "synthetic-train", batch: Number(overrides.batchSize ?? 8), group: 8, maxTokens: 96, steps, seeds, evalEvery, evalItems: Number(values["eval-items"]), evalSamples: Number(values["eval-samples"]), target: r3(target), summary, metisVsUniform, curves });
     await plotCurves(path, entries, seeds, curves);
     return path;
   } finally {

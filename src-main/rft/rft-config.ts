@@ -55,6 +55,8 @@ export const RftConfigSchema = z.object({
   metisExploration: z.number().min(0).max(1).default(0.25),
   /** Weight of the self-judgment loss in the joint objective. */
   judgmentWeight: z.number().min(0).max(10).default(0.5),
+  /** How the judgment loss is averaged: over its own tokens ("separate", task loss + λ · judgment loss) or in one token mean with the task's ("joint"). */
+  judgmentNormalization: z.enum(["joint", "separate"]).default("joint"),
   /** How a judgment is scored against the observed variance (see curriculum/metis.ts). */
   judgmentReward: z.enum(JUDGMENT_REWARDS).default("absolute"),
   /** Judgment advantages: "group" (centred within a candidate's J samples) or "moving-average" (REINFORCE against a running mean, the paper's). */

@@ -87,6 +87,29 @@ describe("RFT loop", () => {
     await plain.dispose();
   }, 120_000);
 
+  it("judgment normalization \"separate\": the judgment loss is a mean over its own tokens (task loss + λ · judgment loss)", async () => {
+    const firstUpdate = async (judgmentNormalization: "joint" | "separate"): Promise<{ tokens: number[]; advantages: number[] }> => {
+      const spy = vi.spyOn(PolicyModel.prototype, "update");
+      const run = await RftRun.create(tmp.path(judgmentNormalization), { ...exact, steps: 1, scheduler: "metis", judgmentNormalization });
+      await run.run();
+      await run.dispose();
+      const [sequences, signals] = spy.mock.calls[0]!;
+      spy.mockRestore();
+      return { tokens: sequences.map((q) => q.tokens.length - q.completionStart), advantages: [...signals!.advantages] };
+    };
+    const joint = await firstUpdate("joint");
+    const separate = await firstUpdate("separate");
+    expect(separate.tokens).toEqual(joint.tokens);
+    // Task sequences come first and keep their advantages; every judgment's is scaled by
+    // (task completion tokens) / (judgment completion tokens), so each loss is its own token mean.
+    const ratios = separate.advantages.map((a, i) => a / joint.advantages[i]!);
+    const split = ratios.findIndex((r) => Math.abs(r - 1) > 1e-9);
+    expect(split).toBeGreaterThan(0);
+    const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+    const scale = sum(joint.tokens.slice(0, split)) / sum(joint.tokens.slice(split));
+    for (const r of ratios.slice(split)) expect(r).toBeCloseTo(scale, 9);
+  }, 120_000);
+
   it("old log-probs from the sampler: the update recomputing them would make, without its forward pass", async () => {
     const stepOne = async (oldLogProbs: "sampler" | "recompute"): Promise<{ m: StepMetrics; forwards: number }> => {
       const spy = vi.spyOn(PolicyModel.prototype, "logProbs");

@@ -343,6 +343,8 @@ export class RftRun {
       seqOldLogp.push(samplerLogp(c));
     }));
 
+    const taskSequences = sequences.length;
+
     // Outcomes, and the self-judgment reward of each rolled-out prompt's judgments.
     const observed = new Map<string, { mean: number; variance: number }>();
     for (const g of allGroups) {
@@ -383,6 +385,17 @@ export class RftRun {
       const { advantages, baseline } = movingBaselineAdvantages(all.map((x) => x.r), state.judgmentBaseline ?? null);
       state.judgmentBaseline = baseline;
       all.forEach(({ c }, k) => addJudgment(c, advantages[k]!));
+    }
+
+    // "separate": the judgment loss is a mean over its own tokens, weighted λ (the paper's task
+    // loss + λ · judgment loss); "joint" shares one token mean with the task, so its weight is
+    // λ × its share of the batch's completion tokens (about a tenth on the built-in suite).
+    if (this.config.judgmentNormalization === "separate" && sequences.length > taskSequences) {
+      const completionTokens = (q: PolicySequence): number => q.tokens.length - q.completionStart;
+      const taskTokens = sequences.slice(0, taskSequences).reduce((n, q) => n + completionTokens(q), 0);
+      const judgmentTokens = sequences.slice(taskSequences).reduce((n, q) => n + completionTokens(q), 0);
+      const scale = taskTokens > 0 ? taskTokens / judgmentTokens : 1;
+      for (let i = taskSequences; i < sequences.length; i++) seqAdvantages[i]! *= scale;
     }
 
     let update = { loss: 0, gradNorm: 0, metrics: {} as Record<string, number> };

@@ -1,7 +1,15 @@
 // The trainable side of a trainer: named float32 parameters, their AdamW moments and the step
 // count. The one-graph Trainer and the block-by-block trainer both keep one; checkpoints save it.
 import { adamwStep, DEFAULT_ADAMW, type AdamWHyper, type AdamWSlot } from "./adamw.js";
-import type { ParamSpec } from "./trainer.js";
+import type { HostTensor } from "./ort-session.js";
+import type { ParamSpec, StepResult } from "./trainer.js";
+
+/** What one micro-batch gave: its loss, metrics and outputs (its gradient went into the sums). */
+export interface MicroBatchResult {
+  loss: number;
+  metrics: Readonly<Record<string, number>>;
+  outputs: Record<string, HostTensor>;
+}
 
 /** Parameters, AdamW moments, hyper-parameters and steps taken. */
 export class OptimizerState {
@@ -100,6 +108,32 @@ export abstract class OptimizerOwner {
   /** Restore parameters, optimizer moments and step count (copied in). */
   restore(step: number, values: ReadonlyMap<string, { param: Float32Array; m: Float32Array; v: Float32Array }>): void {
     this.opt.restore(step, values);
+  }
+
+  /**
+   * One AdamW step over weighted micro-batches: `runBatch` adds w × its batch's gradient into
+   * `sums` (one buffer per parameter, addScaled); losses and metrics are summed with the same weights.
+   */
+  protected async accumulate(
+    batches: readonly Readonly<Record<string, HostTensor>>[],
+    weights: readonly number[],
+    metricNames: readonly string[],
+    runBatch: (batch: Readonly<Record<string, HostTensor>>, sums: Float32Array[], w: number) => Promise<MicroBatchResult>,
+  ): Promise<StepResult & { outputsPerBatch: Record<string, HostTensor>[] }> {
+    if (batches.length === 0 || batches.length !== weights.length) throw new Error(`accumulateStep: ${batches.length} micro-batches for ${weights.length} weights`);
+    const sums = this.opt.zeroGrads();
+    let loss = 0;
+    const metrics: Record<string, number> = Object.fromEntries(metricNames.map((k) => [k, 0]));
+    const outputsPerBatch: Record<string, HostTensor>[] = [];
+    for (const [i, batch] of batches.entries()) {
+      const w = weights[i]!;
+      const one = await runBatch(batch, sums, w);
+      loss += w * one.loss;
+      for (const k of metricNames) metrics[k]! += w * one.metrics[k]!;
+      outputsPerBatch.push(one.outputs);
+    }
+    const gradNorm = this.opt.apply(sums);
+    return { loss, gradNorm, metrics, outputs: outputsPerBatch[0]!, outputsPerBatch };
   }
 }
 

@@ -224,21 +224,11 @@ export class Trainer extends OptimizerOwner implements PolicyTrainer {
    */
   async accumulateStep(batches: readonly Readonly<Record<string, HostTensor>>[], weights: readonly number[]): Promise<StepResult & { outputsPerBatch: Record<string, HostTensor>[] }> {
     if (this.placement !== "js") throw new Error('gradient accumulation needs the optimizer in JS (optimizer: "js")');
-    if (batches.length === 0 || batches.length !== weights.length) throw new Error(`accumulateStep: ${batches.length} micro-batches for ${weights.length} weights`);
-    const sums = this.opt.zeroGrads();
-    let loss = 0;
-    const metrics: Record<string, number> = Object.fromEntries(this.metricNames.map((k) => [k, 0]));
-    const outputsPerBatch: Record<string, HostTensor>[] = [];
-    for (const [i, batch] of batches.entries()) {
-      const w = weights[i]!;
+    return this.accumulate(batches, weights, this.metricNames, async (batch, sums, w) => {
       const out = await this.stepProgram.run(this.feeds(batch, false));
       this.spec.params.forEach((p, j) => addScaled(sums[j]!, out[`grad:${p.name}`]!.data as Float32Array, w));
-      loss += w * scalarOf(out.loss!);
-      for (const k of this.metricNames) metrics[k]! += w * scalarOf(out[`metric:${k}`]!);
-      outputsPerBatch.push(this.outputsOf(out));
-    }
-    const gradNorm = this.opt.apply(sums);
-    return { loss, gradNorm, metrics, outputs: outputsPerBatch[0]!, outputsPerBatch };
+      return { loss: scalarOf(out.loss!), metrics: Object.fromEntries(this.metricNames.map((k) => [k, scalarOf(out[`metric:${k}`]!)])), outputs: this.outputsOf(out) };
+    });
   }
 
   /** The loss (and metrics) on `batch` without updating. */

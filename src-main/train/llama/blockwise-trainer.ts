@@ -158,18 +158,9 @@ export class BlockwiseTrainer extends OptimizerOwner implements PolicyTrainer {
    * micro-batch's share of the whole batch's normaliser), as Trainer.accumulateStep.
    */
   async accumulateStep(batches: readonly Readonly<Record<string, HostTensor>>[], weights: readonly number[]): Promise<StepResult & { outputsPerBatch: Record<string, HostTensor>[] }> {
-    if (batches.length === 0 || batches.length !== weights.length) throw new Error(`accumulateStep: ${batches.length} micro-batches for ${weights.length} weights`);
-    const sums = this.opt.zeroGrads();
-    let loss = 0;
-    const metrics: Record<string, number> = Object.fromEntries(this.metricNames.map((k) => [k, 0]));
-    const outputsPerBatch: Record<string, HostTensor>[] = [];
-    for (const [i, batch] of batches.entries()) {
-      const w = weights[i]!;
+    return this.accumulate(batches, weights, this.metricNames, async (batch, sums, w) => {
       const xs = await this.residuals(batch);
       const head = await this.headTrain.run(this.headFeeds(batch, xs[this.layers.length]!));
-      loss += w * Number(head.loss!.data[0]);
-      for (const k of this.metricNames) metrics[k]! += w * Number(head[`metric:${k}`]!.data[0]);
-      outputsPerBatch.push({ logp: head.logp! });
       let dy = head.dh!;
       for (let b = this.layers.length - 1; b >= 0; b--) {
         const layer = this.layers[b]!;
@@ -180,9 +171,8 @@ export class BlockwiseTrainer extends OptimizerOwner implements PolicyTrainer {
         }
         dy = out.dx!;
       }
-    }
-    const gradNorm = this.opt.apply(sums);
-    return { loss, gradNorm, metrics, outputs: outputsPerBatch[0]!, outputsPerBatch };
+      return { loss: Number(head.loss!.data[0]), metrics: Object.fromEntries(this.metricNames.map((k) => [k, Number(head[`metric:${k}`]!.data[0])])), outputs: { logp: head.logp! } };
+    });
   }
 
   /** Per-token log-probs of the batch's targets under the current weights ({ logp }). */

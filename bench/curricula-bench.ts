@@ -109,10 +109,11 @@ export async function curriculaBench(argv: string[]): Promise<string> {
   const named = (entry: string): string => (values.label ? `${entry}@${values.label}` : entry);
   const entries = schedulerEntries.map(named);
   const overrides = parseOverrides(values.config);
+  // The batch's shape, as --config may set it: rollout counts, the signal cap and the result read it.
+  const shape = { batchSize: Number(overrides.batchSize ?? 8), groupSize: Number(overrides.groupSize ?? 8), maxTokens: Number(overrides.maxTokens ?? 96) };
   const curves: Record<string, Record<number, CurvePoint[]>> = {};
-  const stepSeconds: Record<string, number[]> = {};
-  /** Where each step's time went and what it trained: the decomposition behind the step-time ratio. */
-  const perStep: Record<string, { judgeS: number; rolloutS: number; updateS: number; rolloutTokens: number; signalGroups: number }[]> = {};
+  /** Each step's training time (evaluation excluded), where it went and what it trained: the decomposition behind the step-time ratio. */
+  const perStep: Record<string, { trainS: number; judgeS: number; rolloutS: number; updateS: number; rolloutTokens: number; signalGroups: number }[]> = {};
   /** METIS: (predicted, observed) variance pairs of the second half of each run, for calibration. */
   const judged: Record<string, { predicted: number; observed: number }[]> = {};
   try {
@@ -121,7 +122,6 @@ export async function curriculaBench(argv: string[]): Promise<string> {
       const { scheduler, preset } = parseSchedulerEntry(schedulerEntry);
       const entry = named(schedulerEntry);
       curves[entry] = {};
-      stepSeconds[entry] = [];
       perStep[entry] = [];
       judged[entry] = [];
       for (const seed of seeds) {
@@ -129,20 +129,19 @@ export async function curriculaBench(argv: string[]): Promise<string> {
         let seconds = 0, rollouts = 0, tokens = 0;
         const run = await RftRun.create(dir, withPreset(preset, {
           model: values.model, dataset: "resources/datasets/synthetic-train.jsonl", evalDataset: "resources/datasets/synthetic-test.jsonl",
-          scheduler: scheduler as never, steps, batchSize: 8, groupSize: 8, maxTokens: 96, evalEvery, evalItems: Number(values["eval-items"]), evalSamples: Number(values["eval-samples"]), seed, checkpointEvery: 100_000, ...overrides,
+          scheduler: scheduler as never, steps, ...shape, evalEvery, evalItems: Number(values["eval-items"]), evalSamples: Number(values["eval-samples"]), seed, checkpointEvery: 100_000, ...overrides,
         }), (e) => {
           if (e.type !== "step") return;
           const m: StepMetrics = e.metrics;
           const trainMs = m.stepMs - (m.info["time/evalMs"] ?? 0);
           seconds += trainMs / 1000;
-          stepSeconds[entry]!.push(trainMs / 1000);
           perStep[entry]!.push({
-            judgeS: (m.info["time/judgeMs"] ?? 0) / 1000, rolloutS: (m.info["time/rolloutMs"] ?? 0) / 1000, updateS: (m.info["time/updateMs"] ?? 0) / 1000,
+            trainS: trainMs / 1000, judgeS: (m.info["time/judgeMs"] ?? 0) / 1000, rolloutS: (m.info["time/rolloutMs"] ?? 0) / 1000, updateS: (m.info["time/updateMs"] ?? 0) / 1000,
             // Groups whose rewards differ: the only ones that move the policy (DAPO trains at most a batch of them).
-            rolloutTokens: m.rolloutTokens, signalGroups: Math.min(8, m.cells.filter((c) => c.variance > 0).length),
+            rolloutTokens: m.rolloutTokens, signalGroups: Math.min(shape.batchSize, m.cells.filter((c) => c.variance > 0).length),
           });
           if (m.step > steps / 2) for (const c of m.cells) if (c.predicted !== null) judged[entry]!.push({ predicted: c.predicted, observed: c.variance });
-          rollouts += m.cells.length * 8; // every group rolled out, DAPO's dropped ones included
+          rollouts += m.cells.length * shape.groupSize; // every group rolled out, DAPO's dropped ones included
           tokens += m.rolloutTokens + (m.info["metis/judgmentTokens"] ?? 0);
           if (m.heldOutPassRate !== null) {
             const byFamily = Object.fromEntries(Object.entries(m.info).filter(([k]) => k.startsWith("heldOut/")).map(([k, v]) => [k.slice("heldOut/".length), r3(v)]));
@@ -159,6 +158,7 @@ export async function curriculaBench(argv: string[]): Promise<string> {
     const finalOf = (entry: string): number[] => seeds.map((s) => curves[entry]![s]!.at(-1)!.passRate);
     const bestFinal = Math.max(...entries.map((e) => mean(finalOf(e))));
     const target = values.target ? Number(values.target) : 0.9 * bestFinal;
+    const stepSeconds = Object.fromEntries(entries.map((e) => [e, perStep[e]!.map((p) => p.trainS)]));
     const summary = entries.map((entry) => {
       const hits = seeds.map((s) => reach(curves[entry]![s]!, target));
       const reached = hits.filter((h): h is CurvePoint => h !== null);
@@ -187,7 +187,7 @@ export async function curriculaBench(argv: string[]): Promise<string> {
     for (const row of summary) console.log(JSON.stringify(row));
     for (const row of metisVsUniform) console.log(JSON.stringify(row));
 
-    const path = writeResult("curricula", { ...(values.config ? { config: overrides } : {}), model: values.model, dataset: "synthetic-train", batch: Number(overrides.batchSize ?? 8), group: 8, maxTokens: 96, steps, seeds, evalEvery, evalItems: Number(values["eval-items"]), evalSamples: Number(values["eval-samples"]), target: r3(target), summary, metisVsUniform, curves });
+    const path = writeResult("curricula", { ...(values.config ? { config: overrides } : {}), model: values.model, dataset: "synthetic-train", batch: shape.batchSize, group: shape.groupSize, maxTokens: shape.maxTokens, steps, seeds, evalEvery, evalItems: Number(values["eval-items"]), evalSamples: Number(values["eval-samples"]), target: r3(target), summary, metisVsUniform, curves });
     await plotCurves(path, entries, seeds, curves);
     return path;
   } finally {

@@ -6,7 +6,7 @@ const gpu = process.env.METIS_GPU_TESTS === "1";
 
 export default defineConfig({
   test: {
-    include: gpu ? ["src-main/**/*.gpu.test.ts"] : ["src-main/**/*.test.ts", "src-renderer/**/*.test.ts"],
+    include: gpu ? ["src-main/**/*.gpu.test.ts"] : ["src-main/**/*.test.ts", "src-renderer/**/*.test.ts", "bench/**/*.test.ts"],
     exclude: gpu ? [] : ["**/*.gpu.test.ts", "**/node_modules/**"],
     environment: "node",
     testTimeout: 60_000,

@@ -43,6 +43,13 @@ function reach(curve: CurvePoint[], target: number): CurvePoint | null {
   return curve.find((p) => p.passRate >= target) ?? null;
 }
 
+/** What the seeds that reach `target` spent to get there (mean ± sd of steps, seconds, rollouts, tokens). */
+export function toTarget(bySeed: Record<number, CurvePoint[]>, seeds: readonly number[], target: number): { seedsReachingTarget: number; toTarget: Record<string, { mean: number; sd: number } | null> } {
+  const reached = seeds.map((s) => reach(bySeed[s]!, target)).filter((h): h is CurvePoint => h !== null);
+  const stat = (f: (p: CurvePoint) => number) => (reached.length ? { mean: r3(mean(reached.map(f))), sd: r3(sd(reached.map(f))) } : null);
+  return { seedsReachingTarget: reached.length, toTarget: { steps: stat((p) => p.step), seconds: stat((p) => p.seconds), rollouts: stat((p) => p.rollouts), tokens: stat((p) => p.tokens) } };
+}
+
 /** A --schedulers entry: a scheduler, optionally with a preset ("metis:paper" is METIS as the paper sets it). */
 export function parseSchedulerEntry(entry: string): { scheduler: string; preset: PresetName } {
   const [scheduler = "", preset = "workbench"] = entry.split(":");
@@ -59,22 +66,44 @@ function meanCurve(bySeed: Record<number, CurvePoint[]>, seeds: readonly number[
   });
 }
 
+/** From the `width`-th evaluation on, each point's pass rate replaced by the mean of the last `width` evaluations up to it. */
+export function trailingMean<P extends { passRate: number }>(curve: readonly P[], width: number): P[] {
+  // Shorter windows at the start would let one early lucky evaluation count more than later ones.
+  return curve.slice(width - 1).map((p, i) => ({ ...p, passRate: mean(curve.slice(i, i + width).map((q) => q.passRate)) }));
+}
+
+/** Where `entry`'s curve first reaches uniform's best level, and its cost against uniform's at that best. */
+function reachUniformBest(uniform: ReturnType<typeof meanCurve>, other: ReturnType<typeof meanCurve>): Record<string, number | null> {
+  const best = uniform.reduce((b, p) => (p.passRate > b.passRate ? p : b));
+  const hit = other.find((p) => p.passRate >= best.passRate - 1e-9) ?? null;
+  const ratio = (f: (p: { step: number; seconds: number; rollouts: number }) => number): number | null => (hit === null ? null : r3(f(hit) / f(best)));
+  return {
+    uniformBestLevel: r3(best.passRate), uniformBestStep: best.step, reachedAtStep: hit?.step ?? null,
+    stepRatio: ratio((p) => p.step), timeRatio: ratio((p) => p.seconds), rolloutRatio: ratio((p) => p.rollouts),
+  };
+}
+
+/** Evaluations averaged in the smoothed comparison: a level must hold over 3 evaluations, not one lucky draw. */
+export const SMOOTHING_EVALS = 3;
+
 /**
  * The issue's goal: METIS reaching uniform's best level in ≤ 0.6× uniform's time and rollouts.
  * Levels are read on the mean curve over seeds (uniform's best = the highest mean at any
  * evaluation; "reached" = the first evaluation whose mean is at least that): a single seed's
  * best point is mostly evaluation noise, and the other seeds of uniform itself rarely reach it.
+ * `smoothed` reads the same on trailing means of SMOOTHING_EVALS evaluations, because one lucky
+ * evaluation of uniform's mean curve otherwise sets a bar no curriculum's mean holds.
  */
-export function compareToUniform(entries: readonly string[], seeds: readonly number[], curves: Record<string, Record<number, CurvePoint[]>>, stepSeconds: Record<string, number[]>): Record<string, unknown>[] {
-  const uniform = meanCurve(curves.uniform!, seeds);
-  const best = uniform.reduce((b, p) => (p.passRate > b.passRate ? p : b));
-  return entries.filter((e) => e !== "uniform").map((entry) => {
-    const hit = meanCurve(curves[entry]!, seeds).find((p) => p.passRate >= best.passRate - 1e-9) ?? null;
-    const ratio = (f: (p: { step: number; seconds: number; rollouts: number }) => number): number | null => (hit === null ? null : r3(f(hit) / f(best)));
+export function compareToUniform(entries: readonly string[], seeds: readonly number[], curves: Record<string, Record<number, CurvePoint[]>>, stepSeconds: Record<string, number[]>, baseline = "uniform"): Record<string, unknown>[] {
+  const uniform = meanCurve(curves[baseline]!, seeds);
+  return entries.filter((e) => e !== baseline).map((entry) => {
+    const other = meanCurve(curves[entry]!, seeds);
     return {
-      scheduler: entry, uniformBestLevel: r3(best.passRate), uniformBestStep: best.step, reachedAtStep: hit?.step ?? null,
-      stepRatio: ratio((p) => p.step), timeRatio: ratio((p) => p.seconds), rolloutRatio: ratio((p) => p.rollouts),
-      stepTimeRatio: r3(mean(stepSeconds[entry]!) / mean(stepSeconds.uniform!)),
+      scheduler: entry,
+      ...(baseline !== "uniform" ? { baseline } : {}),
+      ...reachUniformBest(uniform, other),
+      stepTimeRatio: r3(mean(stepSeconds[entry]!) / mean(stepSeconds[baseline]!)),
+      smoothed: { evaluations: SMOOTHING_EVALS, ...reachUniformBest(trailingMean(uniform, SMOOTHING_EVALS), trailingMean(other, SMOOTHING_EVALS)) },
     };
   });
 }
@@ -98,9 +127,11 @@ export async function curriculaBench(argv: string[]): Promise<string> {
       label: { type: "string" },
       /** Recompute the comparison against uniform of earlier result files, comma-separated and merged (no runs). */
       recompute: { type: "string" },
+      /** With --recompute: the entry the others are compared against (e.g. "uniform@b4" for variants run at batch 4). */
+      baseline: { type: "string", default: "uniform" },
     },
   });
-  if (values.recompute) return recompute(values.recompute);
+  if (values.recompute) return recompute(values.recompute, values.baseline, values.target ? Number(values.target) : undefined);
   const steps = Number(values.steps);
   const seeds = values.seeds.split(",").map(Number);
   const evalEvery = Number(values["eval-every"]);
@@ -160,9 +191,6 @@ export async function curriculaBench(argv: string[]): Promise<string> {
     const target = values.target ? Number(values.target) : 0.9 * bestFinal;
     const stepSeconds = Object.fromEntries(entries.map((e) => [e, perStep[e]!.map((p) => p.trainS)]));
     const summary = entries.map((entry) => {
-      const hits = seeds.map((s) => reach(curves[entry]![s]!, target));
-      const reached = hits.filter((h): h is CurvePoint => h !== null);
-      const stat = (f: (p: CurvePoint) => number) => (reached.length ? { mean: r3(mean(reached.map(f))), sd: r3(sd(reached.map(f))) } : null);
       // Held-out by family at the first and the last evaluation, mean over seeds.
       const familyMeans = (pick: (c: CurvePoint[]) => CurvePoint): Record<string, number> => {
         const families = Object.keys(pick(curves[entry]![seeds[0]!]!).byFamily);
@@ -173,8 +201,7 @@ export async function curriculaBench(argv: string[]): Promise<string> {
         byFamilyFirst: familyMeans((c) => c[0]!),
         byFamilyFinal: familyMeans((c) => c.at(-1)!),
         finalPassRate: { mean: r3(mean(finalOf(entry))), sd: r3(sd(finalOf(entry))) },
-        seedsReachingTarget: reached.length,
-        toTarget: { steps: stat((p) => p.step), seconds: stat((p) => p.seconds), rollouts: stat((p) => p.rollouts), tokens: stat((p) => p.tokens) },
+        ...toTarget(curves[entry]!, seeds, target),
         secondsPerStep: r3(mean(stepSeconds[entry]!)),
         perStep: Object.fromEntries((["judgeS", "rolloutS", "updateS", "rolloutTokens", "signalGroups"] as const).map((k) => [k, r3(mean(perStep[entry]!.map((p) => p[k])))])),
         // Training seconds per group with signal: what a curriculum pays for each group that teaches.
@@ -204,7 +231,7 @@ async function plotCurves(path: string, entries: readonly string[], seeds: reado
     yLabel: "held-out pass rate",
     series: entries.map((entry, k) => {
       const at = (i: number): number[] => seeds.map((s) => curves[entry]![s]![i]?.passRate ?? Number.NaN).filter((v) => !Number.isNaN(v));
-      return { label: entry, color: PALETTE[k % PALETTE.length]!, x: xs, mean: xs.map((_, i) => mean(at(i))), low: xs.map((_, i) => Math.min(...at(i))), high: xs.map((_, i) => Math.max(...at(i))) };
+      return { label: entry, color: PALETTE[k % PALETTE.length]!, dashed: k >= PALETTE.length, x: xs, mean: xs.map((_, i) => mean(at(i))), low: xs.map((_, i) => Math.min(...at(i))), high: xs.map((_, i) => Math.max(...at(i))) };
     }),
   });
   if (!(await renderSvgToPng(plots[0]!, plots[1]!))) console.log("no Chromium: the PNG has no labels (they are in the SVG)");
@@ -213,28 +240,34 @@ async function plotCurves(path: string, entries: readonly string[], seeds: reado
 
 /**
  * A new result from earlier ones' curves, with the comparison computed as this version does.
- * Several files (comma-separated) are merged when they were run alike (steps, seeds, evaluation
- * and target), so curricula run at different times compare against one uniform.
+ * Several files (comma-separated) are merged when they were run alike (steps, seeds, evaluation,
+ * group and length), so curricula run at different times compare against one baseline; each
+ * entry's steps to the target are recomputed at one target, and its batch is kept beside it.
  */
-async function recompute(files: string): Promise<string> {
+async function recompute(files: string, baseline: string, targetOverride: number | undefined): Promise<string> {
   type Result = { seeds: number[]; curves: Record<string, Record<number, CurvePoint[]>>; summary: { scheduler: string; secondsPerStep: number }[] } & Record<string, unknown>;
   const paths = files.split(",");
   const results = paths.map((f) => JSON.parse(readFileSync(f, "utf8")) as Result);
   const [first, ...others] = results as [Result, ...Result[]];
-  const alike = ["steps", "seeds", "evalEvery", "evalItems", "evalSamples", "target", "model", "batch", "group", "maxTokens"];
+  // The target may differ (each run set its own): every entry's toTarget is recomputed at the first's, or --target.
+  const alike = ["steps", "seeds", "evalEvery", "evalItems", "evalSamples", "model", "group", "maxTokens"];
   for (const [i, other] of others.entries()) {
     for (const key of alike) {
       if (JSON.stringify(other[key]) !== JSON.stringify(first[key])) throw new Error(`${paths[i + 1]}: ${key} is ${JSON.stringify(other[key])}, ${paths[0]} has ${JSON.stringify(first[key])}; only results run alike merge`);
     }
   }
   const curves = Object.assign({}, ...results.map((r) => r.curves)) as Result["curves"];
-  const summary = results.flatMap((r) => r.summary);
+  const target = targetOverride ?? (first.target as number);
+  // Results written before the batch was read from --config recorded 8 beside a {"batchSize":4} config.
+  const batchOf = (r: Result): unknown => (r.config as { batchSize?: number } | undefined)?.batchSize ?? r.batch;
+  const summary = results.flatMap((r) => r.summary.map((row) => ({ ...row, batch: batchOf(r), ...toTarget(curves[row.scheduler]!, first.seeds, target) })));
   const entries = Object.keys(curves);
   const stepSeconds = Object.fromEntries(summary.map((r) => [r.scheduler, [r.secondsPerStep]]));
-  const metisVsUniform = compareToUniform(entries, first.seeds, curves, stepSeconds);
+  if (!entries.includes(baseline)) throw new Error(`--baseline ${baseline}: none of ${paths.join(", ")} has it (entries: ${entries.join(", ")})`);
+  const metisVsUniform = compareToUniform(entries, first.seeds, curves, stepSeconds, baseline);
   for (const row of metisVsUniform) console.log(JSON.stringify(row));
   const { benchmark: _b, date: _d, machine: _m, ...rest } = first;
-  const path = writeResult("curricula", { ...rest, recomputedFrom: paths, summary, metisVsUniform, curves });
+  const path = writeResult("curricula", { ...rest, target: r3(target), recomputedFrom: paths, summary, metisVsUniform, curves });
   // Merged results get one plot of every curriculum.
   if (paths.length > 1) await plotCurves(path, entries, first.seeds, curves);
   return path;

@@ -11,6 +11,8 @@ export interface BandSeries {
   mean: number[];
   low: number[];
   high: number[];
+  /** A dashed mean line: tells series apart once the palette's colours repeat. */
+  dashed?: boolean;
 }
 
 export interface PlotSpec {
@@ -49,8 +51,12 @@ export function plotSvg(spec: PlotSpec): string {
   spec.series.forEach((s, k) => {
     const band = [...s.x.map((x, i) => `${sx(x)},${sy(s.high[i]!)}`), ...[...s.x].reverse().map((x, j) => `${sx(x)},${sy(s.low[s.x.length - 1 - j]!)}`)].join(" ");
     parts.push(`<polygon points="${band}" fill="${s.color}" fill-opacity="0.18"/>`);
-    parts.push(`<polyline points="${s.x.map((x, i) => `${sx(x)},${sy(s.mean[i]!)}`).join(" ")}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
-    parts.push(`<rect x="${W - M.right + 14}" y="${M.top + k * 20}" width="14" height="10" fill="${s.color}"/><text x="${W - M.right + 34}" y="${M.top + k * 20 + 9}">${s.label}</text>`);
+    const dash = s.dashed ? ` stroke-dasharray="6 4"` : "";
+    parts.push(`<polyline points="${s.x.map((x, i) => `${sx(x)},${sy(s.mean[i]!)}`).join(" ")}" fill="none" stroke="${s.color}" stroke-width="2"${dash}/>`);
+    const swatch = s.dashed
+      ? `<line x1="${W - M.right + 12}" x2="${W - M.right + 30}" y1="${M.top + k * 20 + 5}" y2="${M.top + k * 20 + 5}" stroke="${s.color}" stroke-width="3" stroke-dasharray="5 3"/>`
+      : `<rect x="${W - M.right + 14}" y="${M.top + k * 20}" width="14" height="10" fill="${s.color}"/>`;
+    parts.push(`${swatch}<text x="${W - M.right + 34}" y="${M.top + k * 20 + 9}">${s.label}</text>`);
   });
   parts.push("</svg>");
   return parts.join("\n");
@@ -68,9 +74,9 @@ export function plotPng(spec: PlotSpec): Buffer {
     const o = (yi * W + xi) * 4;
     for (let k = 0; k < 3; k++) png.data[o + k] = Math.round(png.data[o + k]! * (1 - a) + c[k]! * a);
   };
-  const line = (xa: number, ya: number, xb: number, yb: number, c: [number, number, number], a = 1): void => {
+  const line = (xa: number, ya: number, xb: number, yb: number, c: [number, number, number], a = 1, dashed = false): void => {
     const n = Math.max(1, Math.ceil(Math.hypot(xb - xa, yb - ya)));
-    for (let i = 0; i <= n; i++) blend(xa + ((xb - xa) * i) / n, ya + ((yb - ya) * i) / n, c, a);
+    for (let i = 0; i <= n; i++) if (!dashed || i % 10 < 6) blend(xa + ((xb - xa) * i) / n, ya + ((yb - ya) * i) / n, c, a);
   };
   const grey: [number, number, number] = [180, 180, 180];
   line(M.left, H - M.bottom, W - M.right, H - M.bottom, grey);
@@ -86,7 +92,7 @@ export function plotPng(spec: PlotSpec): Buffer {
         for (let py = Math.ceil(hi); py <= lo; py++) blend(px, py, c, 0.15);
       }
     }
-    for (let i = 0; i + 1 < s.x.length; i++) for (const d of [-0.5, 0, 0.5]) line(sx(s.x[i]!), sy(s.mean[i]!) + d, sx(s.x[i + 1]!), sy(s.mean[i + 1]!) + d, c);
+    for (let i = 0; i + 1 < s.x.length; i++) for (const d of [-0.5, 0, 0.5]) line(sx(s.x[i]!), sy(s.mean[i]!) + d, sx(s.x[i + 1]!), sy(s.mean[i + 1]!) + d, c, 1, s.dashed);
     for (let y = 0; y < 10; y++) line(W - M.right + 14, M.top + k * 20 + y, W - M.right + 28, M.top + k * 20 + y, c);
   });
   return PNG.sync.write(png);

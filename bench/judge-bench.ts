@@ -8,7 +8,11 @@
 //    difficulty) cell or family (what the built-in model's judgment pretraining targets);
 //  - "judge K×J": the policy's own judgment (curriculum/judgment-format.ts) with K random other
 //    items as examples and J samples averaged — what METIS does.
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { RftRun } from "../src-main/rft/rft-run.js";
 import { readTaskRows } from "../src-main/datasets/default-datasets.js";
 import type { TaskRow } from "../src-main/datasets/task-row.js";
 import { judgmentPrompt, parseJudgment } from "../src-main/curriculum/judgment-format.js";
@@ -17,6 +21,7 @@ import { scoreCompletion } from "../src-main/rewards/score.js";
 import { RolloutEngine } from "../src-main/rollout/rollout-engine.js";
 import { Rng } from "../src-main/util/rng.js";
 import { mean, spearman, variance } from "../src-main/util/stats.js";
+import { parseOverrides } from "./curricula-bench.js";
 import { writeResult } from "./write-result.js";
 
 const GROUP = 8;
@@ -71,6 +76,11 @@ export async function judgeBench(argv: string[]): Promise<string> {
       model: { type: "string", default: "resources/models/metis-tiny.gguf" },
       /** A LoRA adapter (GGUF) applied to the model: the judge after RL. */
       adapter: { type: "string" },
+      /** Instead of --adapter: train one first, this many steps of RL with today's defaults (and --train-scheduler, --train-config). */
+      "train-steps": { type: "string" },
+      "train-scheduler": { type: "string", default: "metis" },
+      /** Config fields for that run, a JSON object (e.g. '{"judgmentWeight":2}'). */
+      "train-config": { type: "string", default: "{}" },
       dataset: { type: "string", default: "resources/datasets/synthetic-train.jsonl" },
       seed: { type: "string", default: "1" },
     },
@@ -78,7 +88,9 @@ export async function judgeBench(argv: string[]): Promise<string> {
   const rng = new Rng(Number(values.seed));
   const rows = rng.shuffle(readTaskRows(values.dataset)).slice(0, Number(values.items));
   const poolFactor = Number(values["pool-factor"]);
-  const engine = await RolloutEngine.load({ modelPath: values.model, promptFormat: "raw", adapter: values.adapter ? { path: values.adapter } : null });
+  const trained = values["train-steps"] ? await trainAdapter(values.model, values.dataset, values["train-scheduler"], Number(values["train-steps"]), Number(values.seed), values["train-config"]) : null;
+  const adapter = trained?.path ?? values.adapter;
+  const engine = await RolloutEngine.load({ modelPath: values.model, promptFormat: "raw", adapter: adapter ? { path: adapter } : null });
   const t0 = performance.now();
   try {
     const items: Observed[] = [];
@@ -126,12 +138,32 @@ export async function judgeBench(argv: string[]): Promise<string> {
     }]));
     for (const [name, r] of Object.entries(results)) console.log(`${name.padEnd(16)} spearman ${String(r.spearman).padStart(6)}  signal share of the chosen ${(r.signalShareChosen * 100).toFixed(1)} % (uniform ${(baseRate * 100).toFixed(1)} %)`);
     return writeResult("judge", {
-      model: values.model, adapter: values.adapter ?? null, examples: values.examples, dataset: values.dataset, items: items.length, group: GROUP, poolFactor,
+      model: values.model, adapter: values.adapter ?? null, ...(trained ? { trainedAdapter: trained.recipe } : {}), examples: values.examples, dataset: values.dataset, items: items.length, group: GROUP, poolFactor,
       signalShareUniform: r3(baseRate), sampleSeconds: r3(sampleSeconds),
       note: "Spearman of each predictor against an independent group of 8 samples; signal share = share of groups with reward variance > 0 among the top 1/poolFactor of random pools of poolFactor × 8 items",
       predictors: results,
     });
   } finally {
     await engine.dispose();
+    if (trained) rmSync(trained.dir, { recursive: true, force: true });
   }
+}
+
+/** RL from the model with today's defaults for `steps` steps; the final adapter's path and how it was made. */
+async function trainAdapter(model: string, dataset: string, scheduler: string, steps: number, seed: number, configJson: string): Promise<{ path: string; dir: string; recipe: Record<string, unknown> }> {
+  const overrides = parseOverrides(configJson);
+  const dir = mkdtempSync(join(tmpdir(), "metis-judge-train-"));
+  const run = await RftRun.create(join(dir, "run"), { model, dataset, scheduler: scheduler as never, steps, seed, checkpointEvery: 100_000, ...overrides }, (e) => {
+    if (e.type === "step" && e.metrics.step % 10 === 0) process.stderr.write(`trained ${e.metrics.step}/${steps} steps (${scheduler})\n`);
+  });
+  try {
+    await run.run();
+    // The run keeps only its newest adapter file; copied out before the run is disposed.
+    const last = (readdirSync(join(dir, "run"), { recursive: true }) as string[]).filter((f) => /adapter-[^/\\]*\.gguf$/.test(f)).sort().at(-1);
+    if (!last) throw new Error(`the ${steps}-step ${scheduler} run wrote no adapter`);
+    copyFileSync(join(dir, "run", last), join(dir, "adapter.gguf"));
+  } finally {
+    await run.dispose();
+  }
+  return { path: join(dir, "adapter.gguf"), dir, recipe: { scheduler, steps, seed, config: overrides } };
 }

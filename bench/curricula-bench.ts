@@ -121,6 +121,8 @@ export async function curriculaBench(argv: string[]): Promise<string> {
       "eval-samples": { type: "string", default: "4" },
       target: { type: "string" },
       model: { type: "string", default: "resources/models/metis-tiny.gguf" },
+      /** The training pool (held-out stays the built-in test split), e.g. one `npm run bench -- pool` wrote. */
+      dataset: { type: "string", default: "resources/datasets/synthetic-train.jsonl" },
       /** Config fields (a JSON object) set on every run, e.g. '{"metisJudgmentSamples":2}': a variant to compare. */
       config: { type: "string" },
       /** Appended to each entry's name ("metis@LABEL") so a variant's result merges beside the defaults' (--recompute). */
@@ -159,7 +161,7 @@ export async function curriculaBench(argv: string[]): Promise<string> {
         const curve: CurvePoint[] = [];
         let seconds = 0, rollouts = 0, tokens = 0;
         const run = await RftRun.create(dir, withPreset(preset, {
-          model: values.model, dataset: "resources/datasets/synthetic-train.jsonl", evalDataset: "resources/datasets/synthetic-test.jsonl",
+          model: values.model, dataset: values.dataset, evalDataset: "resources/datasets/synthetic-test.jsonl",
           scheduler: scheduler as never, steps, ...shape, evalEvery, evalItems: Number(values["eval-items"]), evalSamples: Number(values["eval-samples"]), seed, checkpointEvery: 100_000, ...overrides,
         }), (e) => {
           if (e.type !== "step") return;
@@ -214,7 +216,7 @@ export async function curriculaBench(argv: string[]): Promise<string> {
     for (const row of summary) console.log(JSON.stringify(row));
     for (const row of metisVsUniform) console.log(JSON.stringify(row));
 
-    const path = writeResult("curricula", { ...(values.config ? { config: overrides } : {}), model: values.model, dataset: "synthetic-train", batch: shape.batchSize, group: shape.groupSize, maxTokens: shape.maxTokens, steps, seeds, evalEvery, evalItems: Number(values["eval-items"]), evalSamples: Number(values["eval-samples"]), target: r3(target), summary, metisVsUniform, curves });
+    const path = writeResult("curricula", { ...(values.config ? { config: overrides } : {}), model: values.model, dataset: values.dataset, batch: shape.batchSize, group: shape.groupSize, maxTokens: shape.maxTokens, steps, seeds, evalEvery, evalItems: Number(values["eval-items"]), evalSamples: Number(values["eval-samples"]), target: r3(target), summary, metisVsUniform, curves });
     await plotCurves(path, entries, seeds, curves);
     return path;
   } finally {

@@ -3,6 +3,7 @@ import { curriculaBench } from "./curricula-bench.js";
 import { judgeBench } from "./judge-bench.js";
 import { learnBench } from "./learn-bench.js";
 import { memoryBench, scaleBench } from "./memory-bench.js";
+import { poolBench } from "./pool-bench.js";
 import { preflightBench } from "./preflight-bench.js";
 import { rolloutBench } from "./rollout-bench.js";
 import { soakBench } from "./soak-bench.js";
@@ -21,6 +22,7 @@ const BENCHES: Record<string, (argv: string[]) => Promise<string>> = {
   preflight: preflightBench,
   store: storeBench,
   judge: judgeBench,
+  pool: poolBench,
   "step-cost": stepCostBench,
   memory: memoryBench,
   scale: scaleBench,

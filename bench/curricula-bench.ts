@@ -212,7 +212,9 @@ export async function curriculaBench(argv: string[]): Promise<string> {
         judgeSpearmanSecondHalf: judged[entry]!.length >= 3 ? (spearman(judged[entry]!.map((p) => p.predicted), judged[entry]!.map((p) => p.observed)) ?? null) : null,
       };
     });
-    const metisVsUniform = entries.includes("uniform") ? compareToUniform(entries, seeds, curves, stepSeconds) : [];
+    // With --label, uniform runs as "uniform@LABEL": the comparison is against it.
+    const baseline = entries.find((e) => e === "uniform" || e.startsWith("uniform@"));
+    const metisVsUniform = baseline ? compareToUniform(entries, seeds, curves, stepSeconds, baseline) : [];
     for (const row of summary) console.log(JSON.stringify(row));
     for (const row of metisVsUniform) console.log(JSON.stringify(row));
 

@@ -31,4 +31,9 @@ describe("curricula bench comparison", () => {
     expect(out.toTarget.rollouts).toEqual({ mean: 800, sd: 160 });
     expect(toTarget(bySeed, [2], 0.31)).toEqual({ seedsReachingTarget: 0, toTarget: { steps: null, seconds: null, rollouts: null, tokens: null } });
   });
+
+  it("a run with fewer evaluations than the smoothing window compares raw levels and has no smoothed ones", () => {
+    const [row] = compareToUniform(["uniform", "metis"], [1], { uniform: { 1: [point(1, 0.2), point(2, 0.3)] }, metis: { 1: [point(1, 0.2), point(2, 0.31)] } }, { uniform: [1], metis: [1] });
+    expect(row).toMatchObject({ reachedAtStep: 2, smoothed: { evaluations: 3, uniformBestLevel: null, reachedAtStep: null } });
+  });
 });

@@ -74,6 +74,8 @@ export function trailingMean<P extends { passRate: number }>(curve: readonly P[]
 
 /** Where `entry`'s curve first reaches uniform's best level, and its cost against uniform's at that best. */
 function reachUniformBest(uniform: ReturnType<typeof meanCurve>, other: ReturnType<typeof meanCurve>): Record<string, number | null> {
+  // A run with fewer evaluations than the smoothing window has no smoothed curve: nothing to compare.
+  if (uniform.length === 0) return { uniformBestLevel: null, uniformBestStep: null, reachedAtStep: null, stepRatio: null, timeRatio: null, rolloutRatio: null };
   const best = uniform.reduce((b, p) => (p.passRate > b.passRate ? p : b));
   const hit = other.find((p) => p.passRate >= best.passRate - 1e-9) ?? null;
   const ratio = (f: (p: { step: number; seconds: number; rollouts: number }) => number): number | null => (hit === null ? null : r3(f(hit) / f(best)));

@@ -8,20 +8,21 @@
 //    difficulty) cell or family (what the built-in model's judgment pretraining targets);
 //  - "judge K×J": the policy's own judgment (curriculum/judgment-format.ts) with K random other
 //    items as examples and J samples averaged — what METIS does.
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { writeLatestAdapter } from "../src-main/engine/export-run.js";
 import { RftRun } from "../src-main/rft/rft-run.js";
 import { readTaskRows } from "../src-main/datasets/default-datasets.js";
 import type { TaskRow } from "../src-main/datasets/task-row.js";
 import { judgmentPrompt, parseJudgment } from "../src-main/curriculum/judgment-format.js";
 import { VARIANCE_SCALE } from "../src-main/curriculum/metis.js";
-import { scoreCompletion } from "../src-main/rewards/score.js";
 import { RolloutEngine } from "../src-main/rollout/rollout-engine.js";
 import { Rng } from "../src-main/util/rng.js";
 import { mean, spearman, variance } from "../src-main/util/stats.js";
 import { parseOverrides } from "./curricula-bench.js";
+import { sampleRewards } from "./sample-rewards.js";
 import { writeResult } from "./write-result.js";
 
 const GROUP = 8;
@@ -93,17 +94,7 @@ export async function judgeBench(argv: string[]): Promise<string> {
   const engine = await RolloutEngine.load({ modelPath: values.model, promptFormat: "raw", adapter: adapter ? { path: adapter } : null });
   const t0 = performance.now();
   try {
-    const items: Observed[] = [];
-    for (let start = 0; start < rows.length; start += 16) {
-      const chunk = rows.slice(start, start + 16);
-      const batch = await engine.generate(chunk.map((r) => r.prompt), 2 * GROUP, { temperature: 1, maxTokens: 96, seed: rng.nextU32() });
-      for (const [i, row] of chunk.entries()) {
-        const rewards = (await Promise.all(batch.completions[i]!.map((c) => scoreCompletion(row.reward, c.text)))).map((r) => r ?? 0);
-        items.push({ row, first: variance(rewards.slice(0, GROUP)), second: variance(rewards.slice(GROUP)) });
-      }
-      process.stderr.write(`\rsampled ${items.length}/${rows.length}`);
-    }
-    process.stderr.write("\n");
+    const items: Observed[] = (await sampleRewards(engine, rows, 2 * GROUP, rng)).map((rewards, i) => ({ row: rows[i]!, first: variance(rewards.slice(0, GROUP)), second: variance(rewards.slice(GROUP)) }));
     const sampleSeconds = (performance.now() - t0) / 1000;
 
     const predictors: Record<string, { predicted: (number | null)[]; seconds?: number; judgmentPromptTokens?: number }> = {
@@ -153,17 +144,18 @@ export async function judgeBench(argv: string[]): Promise<string> {
 async function trainAdapter(model: string, dataset: string, scheduler: string, steps: number, seed: number, configJson: string): Promise<{ path: string; dir: string; recipe: Record<string, unknown> }> {
   const overrides = parseOverrides(configJson);
   const dir = mkdtempSync(join(tmpdir(), "metis-judge-train-"));
-  const run = await RftRun.create(join(dir, "run"), { model, dataset, scheduler: scheduler as never, steps, seed, checkpointEvery: 100_000, ...overrides }, (e) => {
+  const run = await RftRun.create(join(dir, "runs"), { model, dataset, scheduler: scheduler as never, steps, seed, checkpointEvery: 100_000, ...overrides }, (e) => {
     if (e.type === "step" && e.metrics.step % 10 === 0) process.stderr.write(`trained ${e.metrics.step}/${steps} steps (${scheduler})\n`);
   });
+  let completed: number;
   try {
     await run.run();
-    // The run keeps only its newest adapter file; copied out before the run is disposed.
-    const last = (readdirSync(join(dir, "run"), { recursive: true }) as string[]).filter((f) => /adapter-[^/\\]*\.gguf$/.test(f)).sort().at(-1);
-    if (!last) throw new Error(`the ${steps}-step ${scheduler} run wrote no adapter`);
-    copyFileSync(join(dir, "run", last), join(dir, "adapter.gguf"));
+    completed = run.step;
   } finally {
     await run.dispose();
   }
+  if (completed !== steps) throw new Error(`the ${scheduler} run for the judge ended after ${completed} of ${steps} steps (see ${join(dir, "runs", run.id)})`);
+  // The adapter of the run's final checkpoint (written when the run ends): the weights after its last step.
+  await writeLatestAdapter(join(dir, "runs", run.id), join(dir, "adapter.gguf"));
   return { path: join(dir, "adapter.gguf"), dir, recipe: { scheduler, steps, seed, config: overrides } };
 }

@@ -7,10 +7,10 @@ import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { readTaskRows } from "../src-main/datasets/default-datasets.js";
 import type { TaskRow } from "../src-main/datasets/task-row.js";
-import { scoreCompletion } from "../src-main/rewards/score.js";
 import { RolloutEngine } from "../src-main/rollout/rollout-engine.js";
 import { Rng } from "../src-main/util/rng.js";
 import { variance } from "../src-main/util/stats.js";
+import { sampleRewards } from "./sample-rewards.js";
 import { writeResult } from "./write-result.js";
 
 /** Rows with and without signal in one base-model group each. */
@@ -42,15 +42,9 @@ export async function poolBench(argv: string[]): Promise<string> {
   const rng = new Rng(Number(values.seed));
   const rows = readTaskRows(values.dataset);
   const engine = await RolloutEngine.load({ modelPath: values.model, promptFormat: "raw", adapter: null });
-  const variances: number[] = [];
+  let variances: number[];
   try {
-    for (let start = 0; start < rows.length; start += 16) {
-      const chunk = rows.slice(start, start + 16);
-      const batch = await engine.generate(chunk.map((r) => r.prompt), group, { temperature: 1, maxTokens: 96, seed: rng.nextU32() });
-      for (const [i, row] of chunk.entries()) variances.push(variance((await Promise.all(batch.completions[i]!.map((c) => scoreCompletion(row.reward, c.text)))).map((r) => r ?? 0)));
-      process.stderr.write(`\rsampled ${variances.length}/${rows.length}`);
-    }
-    process.stderr.write("\n");
+    variances = (await sampleRewards(engine, rows, group, rng)).map(variance);
   } finally {
     await engine.dispose();
   }

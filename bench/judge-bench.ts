@@ -72,7 +72,7 @@ export async function judgeBench(argv: string[]): Promise<string> {
       windows: { type: "string", default: "3,6" },
       judgments: { type: "string", default: "1,4" },
       "pool-factor": { type: "string", default: "3" },
-      /** In-context examples: random other items, or items of the candidate's (family, difficulty) cell first. */
+      /** In-context examples: random other items, items of the candidate's (family, difficulty) cell first ("similar"), or those with random variances ("similar-shuffled", a control). */
       examples: { type: "string", default: "random" },
       model: { type: "string", default: "resources/models/metis-tiny.gguf" },
       /** A LoRA adapter (GGUF) applied to the model: the judge after RL. */
@@ -103,15 +103,23 @@ export async function judgeBench(argv: string[]): Promise<string> {
       "family mean": { predicted: leaveOneOutMean(items, (o) => String(o.row.family)) },
       constant: { predicted: items.map(() => 0.1) },
     };
+    const judgmentCounts = values.judgments.split(",").map(Number);
+    if (!["random", "similar", "similar-shuffled"].includes(values.examples)) throw new Error(`--examples is random, similar or similar-shuffled, found "${values.examples}"`);
     for (const k of values.windows.split(",").map(Number)) {
-      for (const j of values.judgments.split(",").map(Number)) {
+      for (const j of judgmentCounts) {
         const t = performance.now();
+        const shown: number[] = [];
         const prompts = items.map((it, i) => {
           const pool = rng.shuffle(items.filter((_, o) => o !== i));
           const cell = (o: Observed): string => `${o.row.family}/${o.row.difficulty}`;
-          const others = values.examples === "similar" ? [...pool.filter((o) => cell(o) === cell(it)), ...pool.filter((o) => cell(o) !== cell(it))].slice(0, k) : pool.slice(0, k);
-          return judgmentPrompt(others.map((o) => ({ prompt: o.row.prompt, variance: o.first })), it.row.prompt);
+          const others = values.examples === "random" ? pool.slice(0, k) : [...pool.filter((o) => cell(o) === cell(it)), ...pool.filter((o) => cell(o) !== cell(it))].slice(0, k);
+          // "similar-shuffled": the same examples with variances of random items — a judge that reads its examples gets worse.
+          const examples = others.map((o) => ({ prompt: o.row.prompt, variance: values.examples === "similar-shuffled" ? rng.pick(items).first : o.first }));
+          shown.push(mean(examples.map((e) => e.variance)));
+          return judgmentPrompt(examples, it.row.prompt);
         });
+        // What reading the examples alone gives: their mean (the METIS panel's baseline judge).
+        if (j === judgmentCounts[0]) predictors[`examples mean ${k}`] = { predicted: shown };
         const batch = await engine.generate(prompts, j, { temperature: 1, maxTokens: 8, seed: rng.nextU32(), stop: ["\n"] });
         const predicted = batch.completions.map((cs) => {
           const parsed = cs.map((c) => parseJudgment(c.text)).filter((v): v is number => v !== null).map((v) => Math.min(v, VARIANCE_SCALE));

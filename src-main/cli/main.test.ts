@@ -293,7 +293,8 @@ describe("metis export and metis eval --compare, on a one-step run", () => {
     const rows = readFileSync(root("resources/datasets/synthetic-test.jsonl"), "utf8").split("\n").filter((l) => /"family":"(arithmetic|function-call)"/.test(l));
     const dataset = tmp.path("compare.jsonl");
     writeFileSync(dataset, [...rows.filter((l) => l.includes('"arithmetic"')).slice(0, 3), ...rows.filter((l) => l.includes('"function-call"')).slice(0, 3)].join("\n") + "\n");
-    const common = ["--model", MODEL, "--dataset", dataset, "--samples", "3", "--max-tokens", "24", "--seed", "7"];
+    // Room for a whole function call (~45 bytes), so the base model passes some and the adapter's changes show.
+    const common = ["--model", MODEL, "--dataset", dataset, "--samples", "3", "--max-tokens", "64", "--seed", "7"];
     const compared = await run("eval", ...common, "--lora", adapter, "--compare", "--json");
     expect(compared.code).toBe(0);
     const result = JSON.parse(compared.out) as { rows: CompareRow[]; base: EvalReport["overall"]; adapter: EvalReport["overall"] };

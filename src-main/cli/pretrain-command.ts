@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { readTaskRows, TEST_FILE, writeDefaultDatasets } from "../datasets/default-datasets.js";
 import { DEFAULT_PRETRAIN, pretrain } from "../pretrain/pretrain.js";
-import { parseMix } from "../pretrain/pretrain-data.js";
+import { parseMix, READING_TARGETS, type ReadingTarget } from "../pretrain/pretrain-data.js";
 import { flag, int, num, parseCommand, str, type CommandSpec } from "./options.js";
 import { UsageError } from "./usage-error.js";
 
@@ -29,6 +29,8 @@ export const PRETRAIN_COMMAND = {
     "calibrate-steps": int("N", "steps of the calibration phase (judgments from the model's measured variance); 0 skips it", { default: d.calibrateSteps, min: 0, max: 1e7 }),
     mix: str("family=w,…", "share of each task family in the stream", { default: Object.entries(d.familyWeights).map(([family, w]) => `${family}=${w}`).join(",") }),
     "typo-share": num("P", "share of answers trained with one slip in them (headroom for RL)", { default: d.typoShare, min: 0, max: 1 }),
+    "reading-share": num("P", "share of judgment items answerable only by reading their examples (a cell's pass rate shifted, as RL shifts it)", { default: d.readingShare, min: 0, max: 1 }),
+    "reading-target": str("mean|expected", "what reading items answer: the mean variance their cell's examples showed, or the cell's expected variance", { default: d.readingTarget }),
     json: flag("print the summary as JSON"),
   },
 } satisfies CommandSpec;
@@ -40,6 +42,12 @@ function mixOption(text: string): ReturnType<typeof parseMix> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+}
+
+/** Parse --reading-target, as a usage error when it is not one of the targets. */
+function readingTargetOption(text: string): ReadingTarget {
+  if (!(READING_TARGETS as readonly string[]).includes(text)) throw new UsageError(`--reading-target is one of ${READING_TARGETS.join(", ")}, found "${text}"`);
+  return text as ReadingTarget;
 }
 
 /** Run `metis pretrain`; returns the text to print. */
@@ -69,6 +77,8 @@ export async function pretrainCommand(argv: string[]): Promise<string> {
       initFrom: values.init ?? null,
       ...mix,
       typoShare: values["typo-share"],
+      readingShare: values["reading-share"],
+      readingTarget: readingTargetOption(values["reading-target"]),
       calibrateSteps: values["calibrate-steps"],
     },
     (line) => process.stderr.write(`${line}\n`),

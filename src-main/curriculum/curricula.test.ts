@@ -132,6 +132,48 @@ describe("curricula", () => {
     expect(strat[0]).toBeLessThan(strat.at(-1)!);
   });
 
+  it("metis: similar examples are the candidate's cell first, then its family, then any, newest last", () => {
+    const cells = Array.from({ length: 12 }, (_, i): TaskRow => ({ id: `c${i}`, prompt: `Q${i}`, family: i < 6 ? "code" : "arithmetic", difficulty: 1 + (i % 3), reward: { kind: "math", answer: "1" } }));
+    const byId = new Map(cells.map((r) => [r.id, r]));
+    const state = emptyCurriculumState();
+    for (let i = 0; i < 12; i++) recordOutcome(state, `c${i}`, { step: i, variance: i / 100, mean: 0.5, samples: 8 });
+    const similar = { ...DEFAULT_METIS, examples: "similar" as const };
+    // c0 is code at difficulty 1: its cell holds c0 and c3; then the newest code row (c5); newest last.
+    expect(pickExamples(state, byId, similar, cells[0]).map((e) => e.prompt)).toEqual(["Q0", "Q3", "Q5"]);
+    // An arithmetic candidate at difficulty 2 (c7, c10 share its cell).
+    expect(pickExamples(state, byId, similar, cells[7]).map((e) => e.prompt)).toEqual(["Q7", "Q10", "Q11"]);
+    // Rows without cells are all alike: the most recent, as "recent" gives.
+    const plain = new Map(rows.map((r) => [r.id, r]));
+    const s2 = emptyCurriculumState();
+    for (let i = 0; i < 10; i++) recordOutcome(s2, `p${i}`, { step: i, variance: 0.1, mean: 0.5, samples: 8 });
+    expect(pickExamples(s2, plain, similar, rows[0]).map((e) => e.prompt)).toEqual(pickExamples(s2, plain, DEFAULT_METIS).map((e) => e.prompt));
+  });
+
+  it("metis: with similar examples each candidate's judgment prompt shows its own cell's outcomes", async () => {
+    const cells = Array.from({ length: 40 }, (_, i): TaskRow => ({ id: `c${i}`, prompt: `Q${i}`, family: i % 2 === 0 ? "code" : "arithmetic", difficulty: 1, reward: { kind: "math", answer: "1" } }));
+    const state = emptyCurriculumState();
+    for (let i = 0; i < 6; i++) recordOutcome(state, `c${i}`, { step: i, variance: i % 2 === 0 ? 0.2 : 0, mean: 0.5, samples: 8 });
+    const seen: { id: string; prompt: string }[] = [];
+    const judge: SelectContext["judge"] = async (prompts) => {
+      seen.push(...prompts);
+      return prompts.map((p) => ({ id: p.id, prompt: p.prompt, completions: [], predicted: 0.1 }));
+    };
+    const sel = await metisCurriculum({ ...DEFAULT_METIS, examples: "similar" }).select(cells, state, ctx(5, judge));
+    expect(seen).toHaveLength(24);
+    // Each judged candidate's examples' mean is reported (the panel's baseline judge compares with it).
+    for (const p of seen) expect(sel.examplesMean?.[p.id]).toBeCloseTo(Number(p.id.slice(1)) % 2 === 0 ? 0.2 : 0, 12);
+    for (const p of seen) {
+      const n = Number(p.id.slice(1));
+      const shown = p.prompt.split("\n").filter((l) => l.includes(" => "));
+      expect(shown).toHaveLength(3);
+      // Every example is of the candidate's family, with that family's variance.
+      for (const line of shown) expect(line.endsWith(n % 2 === 0 ? "0.20" : "0.00")).toBe(true);
+    }
+    // Judged grouped by cell: at most one change from one cell to the other.
+    const families = seen.map((p) => Number(p.id.slice(1)) % 2);
+    expect(families.filter((f, i) => i > 0 && f !== families[i - 1]).length).toBe(1);
+  });
+
   it("self-judgment reward: 1 at the observed variance, falling with distance, 0 for no answer", () => {
     expect(judgmentReward(0.2, 0.2)).toBe(1);
     expect(judgmentReward(0.1, 0.2)).toBeCloseTo(0.6, 10);

@@ -79,6 +79,8 @@ export interface Selection {
   judgments?: Judgment[];
   /** METIS: the in-context examples the judgment prompts showed. */
   examples?: { prompt: string; variance: number }[];
+  /** METIS with per-candidate examples: each judged candidate's examples' mean variance, by id. */
+  examplesMean?: Record<string, number>;
   /** METIS: by chosen row id, whether the judge's ranking picked it ("judge") or exploration did ("explore"). */
   picks?: Record<string, PromptPick>;
   /** Counters for metrics, namespaced (e.g. "metis/parseFailures"). */

@@ -3,8 +3,11 @@
 // and the loop later rewards each judgment by how close it came to the variance observed.
 //
 // Choices the paper leaves open, and the simplest sound option taken here:
-//  - examples: the `window` most recent outcomes, newest last ("recent"), or the same number
-//    spread evenly over the sorted variances of the last 4·window ("stratified");
+//  - examples: the `window` most recent outcomes, newest last ("recent"), the same number
+//    spread evenly over the sorted variances of the last 4·window ("stratified"), or, per
+//    candidate, the most recent outcomes of its own (family, difficulty) cell, then of its family,
+//    then any ("similar": the paper's "nearest by similarity", with the suite's cells as the
+//    similarity — what a judge must read to follow a cell whose pass rate RL has moved);
 //  - J judgment samples per candidate at temperature 1; the prediction is the mean of those that
 //    parse (failures are counted, never fatal; a candidate with none is treated as unknown);
 //  - allocation: (1 − exploration)·batch by highest prediction, the rest uniformly from the
@@ -23,14 +26,16 @@ export interface MetisOptions {
   poolFactor: number;
   /** In-context examples per judgment prompt. */
   window: number;
-  examples: "recent" | "stratified";
+  examples: "recent" | "stratified" | "similar";
   /** Share of the batch filled uniformly from the unchosen candidates. */
   exploration: number;
 }
 
 // K = 3 examples: on the built-in model the judge ranks variances better with 3 than with 6
 // (Spearman 0.61 vs 0.56 with J = 4) at ~60 % of the judgment tokens (`npm run bench -- judge`).
-export const DEFAULT_METIS: MetisOptions = { poolFactor: 3, window: 3, examples: "recent", exploration: 0.25 };
+// "similar" examples: the built-in model is pretrained to read its candidate's cell's outcomes, and
+// after RL has moved the pass rates only they still tell the judge where its signal is (README).
+export const DEFAULT_METIS: MetisOptions = { poolFactor: 3, window: 3, examples: "similar", exploration: 0.25 };
 
 /** The largest variance of a reward in [0, 1]: the self-judgment reward's scale. */
 export const VARIANCE_SCALE = 0.25;
@@ -59,15 +64,26 @@ export function movingBaselineAdvantages(rewards: readonly number[], baseline: n
   return { advantages: rewards.map((r) => r - b), baseline: decay * b + (1 - decay) * m };
 }
 
-/** In-context examples from the state's recent outcomes. */
-export function pickExamples(state: CurriculumState, rows: ReadonlyMap<string, TaskRow>, o: MetisOptions): JudgmentExample[] {
+/** In-context examples from the state's recent outcomes; `candidate` is required by "similar" (else it falls back to "recent"). */
+export function pickExamples(state: CurriculumState, rows: ReadonlyMap<string, TaskRow>, o: MetisOptions, candidate?: TaskRow): JudgmentExample[] {
   const known = state.recent.filter((r) => rows.has(r.id));
   let chosen = known.slice(-o.window);
+  if (o.examples === "similar" && candidate) {
+    // Rank by closeness (same cell, then same family, then any), newest first; show newest last.
+    const closeness = (row: TaskRow): number => (row.family !== candidate.family ? 0 : row.difficulty === candidate.difficulty ? 2 : 1);
+    const ranked = known.map((r, i) => ({ r, i, c: closeness(rows.get(r.id)!) })).sort((a, b) => b.c - a.c || b.i - a.i);
+    chosen = ranked.slice(0, o.window).sort((a, b) => a.i - b.i).map((x) => x.r);
+  }
   if (o.examples === "stratified") {
     const span = [...known.slice(-4 * o.window)].sort((a, b) => a.variance - b.variance);
     chosen = span.length <= o.window ? span : Array.from({ length: o.window }, (_, i) => span[Math.floor(((i + 0.5) * span.length) / o.window)]!);
   }
   return chosen.map((r) => ({ prompt: rows.get(r.id)!.prompt, variance: r.variance }));
+}
+
+/** A row's (family, difficulty) cell, as a key. */
+function cellKey(row: TaskRow): string {
+  return `${row.family}/${row.difficulty ?? ""}`;
 }
 
 /** METIS selection. */
@@ -77,8 +93,10 @@ export function metisCurriculum(o: MetisOptions = DEFAULT_METIS): Curriculum {
     select: async (pool, state, ctx) => {
       const candidates = sampleRows(pool, Math.ceil(ctx.batchSize * o.poolFactor), ctx.rng);
       const byId = new Map(pool.map((r) => [r.id, r]));
-      const examples = pickExamples(state, byId, o);
-      const judgments = await ctx.judge(candidates.map((c) => ({ id: c.id, prompt: judgmentPrompt(examples, c.prompt) })));
+      const examplesOf = new Map(candidates.map((c) => [c.id, pickExamples(state, byId, o, c)]));
+      // Candidates with the same examples are judged one after another, so llama.cpp evaluates that shared start once.
+      const order = o.examples === "similar" ? [...candidates].sort((a, b) => cellKey(a).localeCompare(cellKey(b))) : candidates;
+      const judgments = await ctx.judge(order.map((c) => ({ id: c.id, prompt: judgmentPrompt(examplesOf.get(c.id)!, c.prompt) })));
       const predicted = new Map(judgments.map((j) => [j.id, j.predicted]));
       const ranked = [...candidates].sort((a, b) => (predicted.get(b.id) ?? -1) - (predicted.get(a.id) ?? -1));
       const exploit = Math.min(ranked.length, Math.round(ctx.batchSize * (1 - o.exploration)));
@@ -87,10 +105,13 @@ export function metisCurriculum(o: MetisOptions = DEFAULT_METIS): Curriculum {
       const picks: Record<string, PromptPick> = Object.fromEntries([...chosen.map((r) => [r.id, "judge"] as const), ...explored.map((r) => [r.id, "explore"] as const)]);
       chosen.push(...explored);
       const completions = judgments.flatMap((j) => j.completions);
+      // With "similar" examples each candidate has its own: those of the first candidate chosen are shown.
+      const examples = examplesOf.get(chosen[0]?.id ?? "") ?? [];
       return {
         chosen,
         judgments,
         examples,
+        ...(o.examples === "similar" ? { examplesMean: Object.fromEntries([...examplesOf].filter(([, ex]) => ex.length > 0).map(([id, ex]) => [id, ex.reduce((a, e) => a + e.variance, 0) / ex.length])) } : {}),
         picks,
         info: {
           "metis/candidates": candidates.length,

@@ -4,7 +4,7 @@ import { TASK_FAMILIES } from "../datasets/tasks/suite.js";
 import { scoreCompletion } from "../rewards/score.js";
 import { decodeBytes } from "../model/byte-tokenizer.js";
 import { Rng } from "../util/rng.js";
-import { pretrainBatch, randomTask, withTypo } from "./pretrain-data.js";
+import { PRIOR_VARIANCE, pretrainBatch, randomTask, readingJudgmentItem, sampledGroupVariance, withTypo } from "./pretrain-data.js";
 
 describe("withTypo", () => {
   it("changes exactly one letter or digit into another of its kind", () => {
@@ -60,5 +60,68 @@ describe("pretrainBatch", () => {
     const half = count(0.5);
     expect(half.slips / half.total).toBeGreaterThan(0.35);
     expect(half.slips / half.total).toBeLessThan(0.65);
+  });
+});
+
+describe("reading judgment items", () => {
+  it("answer the mean variance of the candidate's own cell among the examples, else the table's", () => {
+    const rng = new Rng(11);
+    let withCell = 0, without = 0;
+    for (let n = 0; n < 300; n++) {
+      const item = readingJudgmentItem(rng, new Set(), PRIOR_VARIANCE);
+      expect(item.examples).toHaveLength(3);
+      const same = item.examples.filter((e) => e.own);
+      for (const e of same) expect([e.row.family, e.row.difficulty]).toEqual([item.candidate.family, item.candidate.difficulty]);
+      if (same.length === 0) {
+        without++;
+        expect(item.answer).toBeCloseTo(PRIOR_VARIANCE(item.candidate), 12);
+      } else {
+        withCell++;
+        expect(item.answer).toBeCloseTo(same.reduce((a, e) => a + e.variance, 0) / same.length, 12);
+        // What a group of 8 can show: k(8 − k)/64.
+        for (const e of same) expect(Number.isInteger(e.variance * 64)).toBe(true);
+      }
+    }
+    // Most items can only be answered by reading; some teach the prior.
+    expect(withCell / 300).toBeGreaterThan(0.75);
+    expect(without).toBeGreaterThan(20);
+  });
+
+  it("answer, with the \"expected\" target, the cell's expected group variance instead of what the examples showed", () => {
+    const [a, b] = [new Rng(4), new Rng(4)];
+    let differs = 0;
+    for (let n = 0; n < 100; n++) {
+      const shown = readingJudgmentItem(a, new Set(), PRIOR_VARIANCE);
+      const expected = readingJudgmentItem(b, new Set(), PRIOR_VARIANCE, undefined, "expected");
+      // The same draws: only the answer changes.
+      expect(expected.examples).toEqual(shown.examples);
+      if (!shown.examples.some((e) => e.own)) {
+        expect(expected.answer).toBe(shown.answer);
+        continue;
+      }
+      expect(expected.answer).toBeLessThanOrEqual(0.25 * (7 / 8) + 1e-12);
+      if (Math.abs(expected.answer - shown.answer) > 1e-9) differs++;
+    }
+    expect(differs).toBeGreaterThan(50);
+  });
+
+  it("group variances follow p(1 − p)(1 − 1/n) on average", () => {
+    const rng = new Rng(2);
+    const draws = Array.from({ length: 20000 }, () => sampledGroupVariance(rng, 0.3));
+    expect(draws.reduce((a, b) => a + b, 0) / draws.length).toBeCloseTo(0.3 * 0.7 * (7 / 8), 2);
+  });
+
+  it("are drawn only with a reading share: none at 0 (older recipes), all judgment items at 1", () => {
+    const exampleCounts = (share: number): Set<number> => {
+      const rng = new Rng(9);
+      const counts = new Set<number>();
+      for (let i = 0; i < 60; i++) {
+        for (const seq of pretrainBatch(rng, 8, new Set(), 1, PRIOR_VARIANCE, undefined, 0, share)) counts.add(decodeBytes(seq.tokens).split(" => ").length - 1);
+      }
+      return counts;
+    };
+    expect([...exampleCounts(1)]).toEqual([3]);
+    // Older judgment items show 2 to 6 examples.
+    expect(exampleCounts(0).size).toBeGreaterThan(3);
   });
 });

@@ -13,7 +13,7 @@ import { PolicyModel } from "../train/llama/policy-model.js";
 import { Rng } from "../util/rng.js";
 import { evaluateRows } from "../eval/evaluate.js";
 import { RolloutEngine } from "../rollout/rollout-engine.js";
-import { FAMILY_WEIGHTS, PRIOR_VARIANCE, measuredVariance, pretrainBatch, randomTask, type FamilyWeights, type VarianceOf } from "./pretrain-data.js";
+import { FAMILY_WEIGHTS, PRIOR_VARIANCE, measuredVariance, pretrainBatch, randomTask, type FamilyWeights, type ReadingTarget, type VarianceOf } from "./pretrain-data.js";
 
 /** Recipe of the built-in model; every field has a default. */
 export interface PretrainOptions {
@@ -48,6 +48,10 @@ export interface PretrainOptions {
   familyWeights: FamilyWeights;
   /** Share of task answers trained with one slip in them (`withTypo`): headroom left for RL. */
   typoShare: number;
+  /** Share of judgment items that can only be answered by reading their examples (`readingJudgmentSequence`). */
+  readingShare: number;
+  /** What reading items answer (`ReadingTarget`). */
+  readingTarget: ReadingTarget;
 }
 
 export const DEFAULT_PRETRAIN: Omit<PretrainOptions, "out" | "heldOut"> = {
@@ -71,6 +75,8 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, "out" | "heldOut"> = {
   calibrationItems: 300,
   familyWeights: FAMILY_WEIGHTS,
   typoShare: 0,
+  readingShare: 0,
+  readingTarget: "mean",
 };
 
 /** Linear warm-up, then cosine decay to minLr. */
@@ -86,7 +92,7 @@ export async function pretrain(o: PretrainOptions, progress: (line: string) => v
   const logPath = o.out.replace(/\.gguf$/, "") + ".train.jsonl";
   mkdirSync(dirname(o.out), { recursive: true });
   if (!o.initFrom) writeFileSync(logPath, "");
-  else appendFileSync(logPath, JSON.stringify({ phase: "continue", from: o.initFrom, steps: o.steps, lr: o.lr, calibrateSteps: o.calibrateSteps, mix: o.familyWeights, typoShare: o.typoShare }) + "\n");
+  else appendFileSync(logPath, JSON.stringify({ phase: "continue", from: o.initFrom, steps: o.steps, lr: o.lr, calibrateSteps: o.calibrateSteps, mix: o.familyWeights, typoShare: o.typoShare, readingShare: o.readingShare, readingTarget: o.readingTarget }) + "\n");
   try {
     let init = o.initFrom;
     if (!init) {
@@ -104,7 +110,7 @@ export async function pretrain(o: PretrainOptions, progress: (line: string) => v
     try {
       for (let step = 0; step < o.steps; step++) {
         model.engine.setLearningRate(learningRate(step, o));
-        const batch = pretrainBatch(rng, o.batch, o.heldOut, o.judgmentShare, o.varianceOf, o.familyWeights, o.typoShare);
+        const batch = pretrainBatch(rng, o.batch, o.heldOut, o.judgmentShare, o.varianceOf, o.familyWeights, o.typoShare, o.readingShare, o.readingTarget);
         const { loss } = await model.update(batch);
         ema = Number.isNaN(ema) ? loss : 0.98 * ema + 0.02 * loss;
         if (step % 50 === 0 || step === o.steps - 1) {
@@ -119,7 +125,7 @@ export async function pretrain(o: PretrainOptions, progress: (line: string) => v
         const phase = { ...o, lr: o.lr / 3, minLr: o.minLr, warmup: 20, steps: o.calibrateSteps };
         for (let step = 0; step < o.calibrateSteps; step++) {
           model.engine.setLearningRate(learningRate(step, phase));
-          const batch = pretrainBatch(rng, o.batch, o.heldOut, 0.5, varianceOf, o.familyWeights, o.typoShare);
+          const batch = pretrainBatch(rng, o.batch, o.heldOut, 0.5, varianceOf, o.familyWeights, o.typoShare, o.readingShare, o.readingTarget);
           const { loss } = await model.update(batch);
           ema = Number.isNaN(ema) ? loss : 0.98 * ema + 0.02 * loss;
           if (step % 50 === 0 || step === o.calibrateSteps - 1) {

@@ -14,6 +14,8 @@ export interface PromptCell {
   predicted: number | null;
   /** METIS: whether the judge picked it or exploration did; absent for other curricula and in runs recorded before it was. */
   pick?: PromptPick;
+  /** METIS: mean variance of the in-context examples its judgment prompt showed (absent where every prompt of the step showed the same, `judgmentExamples`). */
+  examplesMean?: number;
 }
 
 /** What one step reports. */

@@ -50,7 +50,7 @@ export const RftConfigSchema = z.object({
   /** METIS: candidates judged per step (× batch), examples per judgment, judgment samples, exploration share, λ. */
   metisPoolFactor: z.number().min(1).max(32).default(3),
   metisWindow: z.number().int().min(0).max(64).default(3),
-  metisExamples: z.enum(["recent", "stratified"]).default("recent"),
+  metisExamples: z.enum(["recent", "stratified", "similar"]).default("similar"),
   metisJudgmentSamples: z.number().int().min(1).max(16).default(4),
   metisExploration: z.number().min(0).max(1).default(0.25),
   /** Weight of the self-judgment loss in the joint objective. */
@@ -119,6 +119,7 @@ export type RftPatch = z.infer<typeof RftPatchSchema>;
  */
 export const PAPER_PRESET = {
   metisWindow: 3,
+  metisExamples: "recent",
   metisExploration: 0,
   metisJudgmentSamples: 1,
   judgmentWeight: 0.01,

@@ -90,10 +90,11 @@ describe("RFT loop", () => {
   it("judgment normalization \"separate\": the judgment loss is a mean over its own tokens (task loss + λ · judgment loss)", async () => {
     const firstUpdate = async (judgmentNormalization: "joint" | "separate"): Promise<{ tokens: number[]; advantages: number[] }> => {
       const spy = vi.spyOn(PolicyModel.prototype, "update");
-      const run = await RftRun.create(tmp.path(judgmentNormalization), { ...exact, steps: 1, scheduler: "metis", judgmentNormalization });
+      // Step 2's update: by then the judgments have examples to read and their rewards differ.
+      const run = await RftRun.create(tmp.path(judgmentNormalization), { ...exact, steps: 2, scheduler: "metis", judgmentNormalization });
       await run.run();
       await run.dispose();
-      const [sequences, signals] = spy.mock.calls[0]!;
+      const [sequences, signals] = spy.mock.calls.at(-1)!;
       spy.mockRestore();
       return { tokens: sequences.map((q) => q.tokens.length - q.completionStart), advantages: [...signals!.advantages] };
     };
@@ -278,7 +279,7 @@ describe("RFT loop", () => {
       }
     };
     expect(await passRate(null)).toBeLessThan(0.5);
-    const run = await RftRun.create(tmp.path("one"), { ...base, dataset: tmp.path("one.jsonl"), batchSize: 2, groupSize: 8, maxTokens: 48, steps: 30, seed: 11, scheduler: "uniform", learningRateSchedule: "constant" });
+    const run = await RftRun.create(tmp.path("one"), { ...base, dataset: tmp.path("one.jsonl"), batchSize: 2, groupSize: 8, maxTokens: 48, steps: 40, seed: 11, scheduler: "uniform", learningRateSchedule: "constant" });
     await run.run();
     const dir = run.store.dir;
     await run.dispose();

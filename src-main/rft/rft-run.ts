@@ -442,7 +442,8 @@ export class RftRun {
       // METIS says which prompts its judge picked and which exploration did (judge-picks.ts compares them).
       cells: allGroups.map((g) => {
         const pick = selection.picks?.[g.row.id];
-        return { id: g.row.id, ...observed.get(g.row.id)!, predicted: predictions.get(g.row.id) ?? null, ...(pick ? { pick } : {}) };
+        const examplesMean = selection.examplesMean?.[g.row.id];
+        return { id: g.row.id, ...observed.get(g.row.id)!, predicted: predictions.get(g.row.id) ?? null, ...(pick ? { pick } : {}), ...(examplesMean !== undefined ? { examplesMean } : {}) };
       }),
       heldOutPassRate: heldOut?.passRate ?? null,
       heldOutReward: heldOut?.meanReward ?? null,

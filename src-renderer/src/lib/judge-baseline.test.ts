@@ -31,4 +31,12 @@ describe("judge against predict-the-mean", () => {
     expect(s.baseline[0]).toBeNull();
     expect(s.baseline[1]).toBeCloseTo(0);
   });
+
+  it("compares a cell that records its own examples' mean with that (METIS's per-candidate examples)", () => {
+    const r = judgeVsMean([{ step: 1, judgmentExamples: examples(0.2), cells: [{ predicted: 0.1, variance: 0.2, examplesMean: 0.05 }, { predicted: 0.1, variance: 0, examplesMean: 0 }] }]);
+    expect(r!.pairs).toBe(2);
+    expect(r!.baseline).toBeCloseTo((0.15 + 0) / 2);
+    // With no shared examples, cells with their own still count.
+    expect(judgeVsMean([{ step: 1, judgmentExamples: [], cells: [{ predicted: 0.1, variance: 0.2, examplesMean: 0.2 }] }])!.baseline).toBeCloseTo(0);
+  });
 });

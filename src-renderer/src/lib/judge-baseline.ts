@@ -1,12 +1,13 @@
 // How good METIS's judge is, against the simplest judge there is: one that predicts, for every
-// candidate, the mean observed variance of the window it was shown (the step's in-context
-// examples). Both are scored on the same judged, rolled-out prompts; a judge that does not beat
-// this baseline ranks prompts no better than a constant.
+// candidate, the mean observed variance of the examples it was shown (the step's in-context
+// examples, or the candidate's own where METIS picks examples per candidate). Both are scored
+// on the same judged, rolled-out prompts; a judge that does not beat this baseline ranks
+// prompts no better than a constant.
 
 /** What a step records about its judgments (a subset of StepMetrics). */
 export interface JudgedStep {
   step: number;
-  cells: readonly { predicted: number | null; variance: number }[];
+  cells: readonly { predicted: number | null; variance: number; examplesMean?: number }[];
   judgmentExamples: readonly { variance: number }[];
 }
 
@@ -19,9 +20,12 @@ export interface JudgeVsMean {
 
 /** The judged pairs of a step with the baseline's prediction (null when the step showed no examples). */
 function pairsOf(s: JudgedStep): { predicted: number; observed: number; mean: number }[] {
-  if (s.judgmentExamples.length === 0) return [];
-  const mean = s.judgmentExamples.reduce((a, e) => a + e.variance, 0) / s.judgmentExamples.length;
-  return s.cells.filter((c) => c.predicted !== null).map((c) => ({ predicted: c.predicted!, observed: c.variance, mean }));
+  const shared = s.judgmentExamples.length > 0 ? s.judgmentExamples.reduce((a, e) => a + e.variance, 0) / s.judgmentExamples.length : null;
+  // A cell that records its own examples' mean ("similar" examples) is compared with that.
+  return s.cells.flatMap((c) => {
+    const mean = c.examplesMean ?? shared;
+    return c.predicted !== null && mean !== null ? [{ predicted: c.predicted, observed: c.variance, mean }] : [];
+  });
 }
 
 /** Judge and baseline |error| pooled over `steps` (null when no step has a judged pair with examples). */

@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { writeLatestAdapter } from "../src-main/engine/export-run.js";
 import { RftRun } from "../src-main/rft/rft-run.js";
 import { readTaskRows } from "../src-main/datasets/default-datasets.js";
-import type { TaskRow } from "../src-main/datasets/task-row.js";
+import { cellKey, type TaskRow } from "../src-main/datasets/task-row.js";
 import { judgmentPrompt, parseJudgment } from "../src-main/curriculum/judgment-format.js";
 import { VARIANCE_SCALE } from "../src-main/curriculum/metis.js";
 import { RolloutEngine } from "../src-main/rollout/rollout-engine.js";
@@ -99,7 +99,7 @@ export async function judgeBench(argv: string[]): Promise<string> {
 
     const predictors: Record<string, { predicted: (number | null)[]; seconds?: number; judgmentPromptTokens?: number }> = {
       "observed once": { predicted: items.map((it) => it.first) },
-      "cell mean": { predicted: leaveOneOutMean(items, (o) => `${o.row.family}/${o.row.difficulty}`) },
+      "cell mean": { predicted: leaveOneOutMean(items, (o) => cellKey(o.row)) },
       "family mean": { predicted: leaveOneOutMean(items, (o) => String(o.row.family)) },
       constant: { predicted: items.map(() => 0.1) },
     };
@@ -111,8 +111,7 @@ export async function judgeBench(argv: string[]): Promise<string> {
         const shown: number[] = [];
         const prompts = items.map((it, i) => {
           const pool = rng.shuffle(items.filter((_, o) => o !== i));
-          const cell = (o: Observed): string => `${o.row.family}/${o.row.difficulty}`;
-          const others = values.examples === "random" ? pool.slice(0, k) : [...pool.filter((o) => cell(o) === cell(it)), ...pool.filter((o) => cell(o) !== cell(it))].slice(0, k);
+          const others = values.examples === "random" ? pool.slice(0, k) : [...pool.filter((o) => cellKey(o.row) === cellKey(it.row)), ...pool.filter((o) => cellKey(o.row) !== cellKey(it.row))].slice(0, k);
           // "similar-shuffled": the same examples with variances of random items — a judge that reads its examples gets worse.
           const examples = others.map((o) => ({ prompt: o.row.prompt, variance: values.examples === "similar-shuffled" ? rng.pick(items).first : o.first }));
           shown.push(mean(examples.map((e) => e.variance)));

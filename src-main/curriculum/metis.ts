@@ -18,8 +18,9 @@
 //    reward in [0, 1]), floored at 0; an unparseable judgment scores 0.
 import { judgmentPrompt, type JudgmentExample } from "./judgment-format.js";
 import { sampleRows, type Curriculum, type CurriculumState } from "./curriculum.js";
-import type { TaskRow } from "../datasets/task-row.js";
+import { cellKey, type TaskRow } from "../datasets/task-row.js";
 import type { PromptPick } from "../protocol/run-types.js";
+import { mean } from "../util/stats.js";
 
 export interface MetisOptions {
   /** Candidates judged per step, as a multiple of the batch. */
@@ -81,11 +82,6 @@ export function pickExamples(state: CurriculumState, rows: ReadonlyMap<string, T
   return chosen.map((r) => ({ prompt: rows.get(r.id)!.prompt, variance: r.variance }));
 }
 
-/** A row's (family, difficulty) cell, as a key. */
-function cellKey(row: TaskRow): string {
-  return `${row.family}/${row.difficulty ?? ""}`;
-}
-
 /** METIS selection. */
 export function metisCurriculum(o: MetisOptions = DEFAULT_METIS): Curriculum {
   return {
@@ -93,9 +89,12 @@ export function metisCurriculum(o: MetisOptions = DEFAULT_METIS): Curriculum {
     select: async (pool, state, ctx) => {
       const candidates = sampleRows(pool, Math.ceil(ctx.batchSize * o.poolFactor), ctx.rng);
       const byId = new Map(pool.map((r) => [r.id, r]));
-      const examplesOf = new Map(candidates.map((c) => [c.id, pickExamples(state, byId, o, c)]));
+      const perCandidate = o.examples === "similar";
+      // One set of examples for the whole step unless each candidate has its own.
+      const shared = perCandidate ? null : pickExamples(state, byId, o);
+      const examplesOf = new Map(candidates.map((c) => [c.id, shared ?? pickExamples(state, byId, o, c)]));
       // Candidates with the same examples are judged one after another, so llama.cpp evaluates that shared start once.
-      const order = o.examples === "similar" ? [...candidates].sort((a, b) => cellKey(a).localeCompare(cellKey(b))) : candidates;
+      const order = perCandidate ? [...candidates].sort((a, b) => cellKey(a).localeCompare(cellKey(b))) : candidates;
       const judgments = await ctx.judge(order.map((c) => ({ id: c.id, prompt: judgmentPrompt(examplesOf.get(c.id)!, c.prompt) })));
       const predicted = new Map(judgments.map((j) => [j.id, j.predicted]));
       const ranked = [...candidates].sort((a, b) => (predicted.get(b.id) ?? -1) - (predicted.get(a.id) ?? -1));
@@ -106,12 +105,12 @@ export function metisCurriculum(o: MetisOptions = DEFAULT_METIS): Curriculum {
       chosen.push(...explored);
       const completions = judgments.flatMap((j) => j.completions);
       // With "similar" examples each candidate has its own: those of the first candidate chosen are shown.
-      const examples = examplesOf.get(chosen[0]?.id ?? "") ?? [];
+      const examples = shared ?? examplesOf.get(chosen[0]?.id ?? "") ?? [];
       return {
         chosen,
         judgments,
         examples,
-        ...(o.examples === "similar" ? { examplesMean: Object.fromEntries([...examplesOf].filter(([, ex]) => ex.length > 0).map(([id, ex]) => [id, ex.reduce((a, e) => a + e.variance, 0) / ex.length])) } : {}),
+        ...(perCandidate ? { examplesMean: Object.fromEntries([...examplesOf].filter(([, ex]) => ex.length > 0).map(([id, ex]) => [id, mean(ex.map((e) => e.variance))])) } : {}),
         picks,
         info: {
           "metis/candidates": candidates.length,

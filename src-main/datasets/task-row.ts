@@ -37,3 +37,8 @@ export const TaskRowSchema = z.object({
   difficulty: z.number().int().min(1).max(5).optional(),
 });
 export type TaskRow = z.infer<typeof TaskRowSchema>;
+
+/** A row's (family, difficulty) cell as a key: rows of one cell are alike to a curriculum. */
+export function cellKey(row: Pick<TaskRow, "family" | "difficulty">): string {
+  return `${row.family ?? ""}/${row.difficulty ?? ""}`;
+}

@@ -6,6 +6,7 @@ import { DIFFICULTIES, TASK_FAMILIES } from "../datasets/tasks/suite.js";
 import { BYTE_EOS, encodeBytes } from "../model/byte-tokenizer.js";
 import type { PolicySequence } from "../train/llama/policy-batch.js";
 import type { Rng } from "../util/rng.js";
+import { mean } from "../util/stats.js";
 
 /** Expected reward variance of an item: a prior by difficulty until measured pass rates exist. */
 export type VarianceOf = (row: TaskRow) => number;
@@ -113,8 +114,7 @@ export function readingJudgmentItem(rng: Rng, heldOut: ReadonlySet<string>, vari
   }
   // "mean": what its cell's groups showed, a function of the prompt alone, so the skill to learn is
   // reading (the model learnt nothing from "expected" alone in 1 000 steps: a noisy target).
-  const shown = examples.slice(0, sameCell).reduce((a, e) => a + e.variance, 0) / sameCell;
-  const answer = sameCell === 0 ? varianceOf(candidate) : target === "mean" ? shown : p * (1 - p) * (1 - 1 / READING_GROUP);
+  const answer = sameCell === 0 ? varianceOf(candidate) : target === "mean" ? mean(examples.slice(0, sameCell).map((e) => e.variance)) : p * (1 - p) * (1 - 1 / READING_GROUP);
   return { candidate, examples: rng.shuffle(examples), answer };
 }
 

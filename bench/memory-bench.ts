@@ -103,7 +103,7 @@ async function runChild(model: string, updates: number, variant: Variant): Promi
     { kind: "lora", lora: { rank: c.loraRank, alpha: c.loraAlpha, targets: c.loraTargets }, seed: 1 },
     { kind: "grpo", policy: { clipLow: c.clipLow, clipHigh: c.clipHigh, aggregation: c.aggregation, klCoef: 0 } },
     {
-      hyper: { lr: c.learningRate, maxGradNorm: 1 }, threads: c.threads, microBatchTokens: c.microBatchTokens, packPrefixes: c.packPrefixes,
+      hyper: { lr: c.learningRate, maxGradNorm: 1 }, threads: c.threads, microBatchTokens: c.microBatchTokens, packPrefixes: c.packPrefixes, maxPackedWidth: c.maxPackedWidth,
       memArena: variant.arena, ...(variant.recompute === "auto" ? {} : { recomputeBlocks: variant.recompute === "on" }),
     },
   ));

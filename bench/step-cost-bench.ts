@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { withPreset } from "../src-main/rft/rft-config.js";
 import { RftRun, type StepMetrics } from "../src-main/rft/rft-run.js";
 import { median } from "../src-main/util/stats.js";
-import { parseSchedulerEntry } from "./curricula-bench.js";
+import { parseOverrides, parseSchedulerEntry } from "./curricula-bench.js";
 import { writeResult } from "./write-result.js";
 
 const WARM_UP = 2;
@@ -23,8 +23,10 @@ export async function stepCostBench(argv: string[]): Promise<string> {
       schedulers: { type: "string", default: "uniform,metis,metis:paper" },
       seed: { type: "string", default: "1" },
       model: { type: "string", default: "resources/models/metis-tiny.gguf" },
+      config: { type: "string" },
     },
   });
+  const overrides = parseOverrides(values.config);
   const steps = Number(values.steps);
   const dir = mkdtempSync(join(tmpdir(), "metis-step-cost-"));
   const rows: Record<string, Record<string, number>> = {};
@@ -34,7 +36,7 @@ export async function stepCostBench(argv: string[]): Promise<string> {
       const seen: StepMetrics[] = [];
       const run = await RftRun.create(dir, withPreset(preset, {
         model: values.model, dataset: "resources/datasets/synthetic-train.jsonl", scheduler: scheduler as never,
-        steps, batchSize: 8, groupSize: 8, maxTokens: 96, seed: Number(values.seed), checkpointEvery: 100_000,
+        steps, batchSize: 8, groupSize: 8, maxTokens: 96, seed: Number(values.seed), checkpointEvery: 100_000, ...overrides,
       }), (e) => e.type === "step" && seen.push(e.metrics));
       try {
         await run.run();
@@ -62,6 +64,7 @@ export async function stepCostBench(argv: string[]): Promise<string> {
     const ratios = uniform ? Object.fromEntries(Object.entries(rows).map(([k, r]) => [k, Math.round((r.stepMs! / uniform) * 100) / 100])) : null;
     if (ratios) console.log("step time / uniform's:", JSON.stringify(ratios));
     return writeResult("step-cost", {
+      ...(values.config ? { config: overrides } : {}),
       model: values.model, batch: 8, group: 8, maxTokens: 96, steps, warmUp: WARM_UP,
       malloc: process.env.MALLOC_MMAP_THRESHOLD_ ? { MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ } : "glibc default",
       note: "medians over steps after the warm-up; stepMs excludes held-out evaluation; judgmentTokens counts every judgment sample's prompt and completion; *Evaluated are the tokens llama.cpp computed (prompt tokens not reused from a context's cache, plus completions)",

@@ -8,6 +8,7 @@ import { AGGREGATIONS } from "../train/losses.js";
 import { LORA_TARGETS } from "../train/llama/param-table.js";
 import { DECODINGS, DEFAULT_DECODING, PROMPT_FORMATS } from "../rollout/prompt-format.js";
 import { updateThreadsFor } from "../util/threads.js";
+import { MAX_PACKED_WIDTH } from "../train/llama/policy-pack.js";
 
 export const RftConfigSchema = z.object({
   /** GGUF model to fine-tune (F32 keeps rollouts and training numerically identical). */
@@ -79,6 +80,8 @@ export const RftConfigSchema = z.object({
   microBatchTokens: z.number().int().min(64).max(1_048_576).default(8192),
   /** Pack sequences that share prompt prefixes (METIS judgments) as prefix trees in the update (token-mean only): same numbers, far fewer positions. */
   packPrefixes: z.boolean().default(true),
+  /** The widest packed row, in positions: attention in a packed row is width², so wider rows share more but cost quadratically. */
+  maxPackedWidth: z.number().int().min(64).max(65_536).default(MAX_PACKED_WIDTH),
   /**
    * The log-probs the PPO ratio divides by: "sampler" takes those llama.cpp reports for the
    * sampled tokens (used at temperature 1, where they are the policy's; saves a forward pass of the

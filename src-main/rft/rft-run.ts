@@ -148,10 +148,10 @@ export class RftRun {
       weights,
       { kind: "lora", lora: { rank: config.loraRank, alpha: config.loraAlpha, targets: config.loraTargets }, seed: config.seed },
       { kind: "grpo", policy: { clipLow: config.clipLow, clipHigh: config.clipHigh, aggregation: config.aggregation, klCoef: config.klCoef } },
-      { hyper: { lr: config.learningRate, maxGradNorm: 1 }, threads: config.threads, microBatchTokens: config.microBatchTokens, packPrefixes: config.packPrefixes },
+      { hyper: { lr: config.learningRate, maxGradNorm: 1 }, threads: config.threads, microBatchTokens: config.microBatchTokens, packPrefixes: config.packPrefixes, maxPackedWidth: config.maxPackedWidth },
     );
     const reference = config.klCoef > 0
-      ? await PolicyModel.create(weights, { kind: "lora", lora: { rank: config.loraRank, alpha: config.loraAlpha, targets: config.loraTargets }, seed: config.seed }, { kind: "sft" }, { threads: config.threads, microBatchTokens: config.microBatchTokens, packPrefixes: config.packPrefixes })
+      ? await PolicyModel.create(weights, { kind: "lora", lora: { rank: config.loraRank, alpha: config.loraAlpha, targets: config.loraTargets }, seed: config.seed }, { kind: "sft" }, { threads: config.threads, microBatchTokens: config.microBatchTokens, packPrefixes: config.packPrefixes, maxPackedWidth: config.maxPackedWidth })
       : null;
     const engine = await RolloutEngine.load({ modelPath: config.model, promptFormat: config.promptFormat, decoding: config.decoding });
     return new RftRun(store, config, rows, weights, policy, reference, engine, rng, emit);

@@ -263,4 +263,26 @@ describe("prefix-tree packing", () => {
     await plain.dispose();
     await packed.dispose();
   });
+
+  it("keeps every packed row within the width asked for (attention is width²), splitting where it must", () => {
+    const whole = packPrefixTree(data).width;
+    const cap = Math.ceil(0.75 * whole);
+    const groups = prefixPacks(data, cap);
+    expect(groups.length).toBeGreaterThan(1);
+    for (const g of groups) expect(packPrefixTree(g.map((i) => data[i]!)).width).toBeLessThanOrEqual(cap);
+  });
+
+  it("gives the same update when rows are cut narrower than the default", async () => {
+    const objective: Objective = { kind: "grpo", policy: { clipLow: 0.2, clipHigh: 0.28, aggregation: "token-mean", klCoef: 0 } };
+    const mode = { kind: "lora", lora: { rank: 4, alpha: 8, targets: ["q", "v", "up"] }, seed: 3 } as const;
+    const wide = await PolicyModel.create(weights, mode, objective, { hyper: { lr: 1e-2 }, microBatchTokens: 4096, packPrefixes: true });
+    const narrow = await PolicyModel.create(weights, mode, objective, { hyper: { lr: 1e-2 }, microBatchTokens: 4096, packPrefixes: true, maxPackedWidth: Math.ceil(0.75 * packPrefixTree(data).width) });
+    const a = await wide.update(data, { advantages });
+    const b = await narrow.update(data, { advantages });
+    expect(b.loss).toBeCloseTo(a.loss, 5);
+    const pa = wide.trainables(), pb = narrow.trainables();
+    for (const k of Object.keys(pa)) for (let i = 0; i < pa[k]!.length; i++) expect(Math.abs(pa[k]![i]! - pb[k]![i]!), k).toBeLessThan(1e-5);
+    await wide.dispose();
+    await narrow.dispose();
+  });
 });

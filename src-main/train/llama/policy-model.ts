@@ -13,7 +13,7 @@ import { blockwiseByDefault, blockwisePositionCap, HEAD_CHUNK_ROWS, llamaTokenLo
 import { heldBytes, ropeFreqs, weightF32, weightsF32, type LlamaWeights } from "./llama-weights.js";
 import { initLora, type LoraConfig, type LoraPair } from "./lora.js";
 import { alignCompletionValues, completionValues, policyBatch, type PolicySequence } from "./policy-batch.js";
-import { alignPacked, packedValues, packPrefixTree, paddedSize } from "./policy-pack.js";
+import { alignPacked, MAX_PACKED_WIDTH, packedValues, packPrefixTree, paddedSize } from "./policy-pack.js";
 
 /** What is trained: a LoRA adapter over frozen weights, or every weight. */
 export type TrainableMode = { kind: "lora"; lora: LoraConfig; seed: number } | { kind: "full" };
@@ -112,6 +112,8 @@ export interface PolicyOptions extends TrainerOptions {
    * positions.
    */
   packPrefixes?: boolean;
+  /** The widest packed row in positions (its attention mask is width²); default MAX_PACKED_WIDTH. */
+  maxPackedWidth?: number;
   /** Vocabulary rows per chunk of the LM head (default HEAD_CHUNK_ROWS); smaller in tests. */
   headChunkRows?: number;
   /**
@@ -130,8 +132,6 @@ export interface PolicyOptions extends TrainerOptions {
 /** Held base weights above which training graphs are built memory-lean (see PolicyModel.create). */
 const LEAN_ABOVE_BYTES = 256 * 2 ** 20;
 
-/** The widest packed row (its attention mask is width²). */
-const MAX_PACKED_WIDTH = 2048;
 
 /**
  * Groups of sequences worth packing: in lexicographic order (shared prefixes adjacent), each
@@ -193,6 +193,7 @@ export class PolicyModel {
     private readonly loraShapes: Map<string, { nIn: number; nOut: number }>,
     private readonly microBatchTokens: number | null,
     private readonly packPrefixes: boolean,
+    private readonly maxPackedWidth: number,
   ) {}
 
   /** Build graphs and sessions for `weights` trained in `mode` on `objective`. */
@@ -211,14 +212,14 @@ export class PolicyModel {
     } else {
       for (const row of weights.rows) params.push({ name: row.name, shape: row.shape, init: weightF32(weights, row.name) });
     }
-    const { microBatchTokens: asked, packPrefixes = false, headChunkRows = HEAD_CHUNK_ROWS, blockwise = mode.kind === "lora" && blockwiseByDefault(heldBytes(weights)), ...rest } = options;
+    const { microBatchTokens: asked, packPrefixes = false, maxPackedWidth = MAX_PACKED_WIDTH, headChunkRows = HEAD_CHUNK_ROWS, blockwise = mode.kind === "lora" && blockwiseByDefault(heldBytes(weights)), ...rest } = options;
     if (asked !== undefined && !(Number.isInteger(asked) && asked > 0)) throw new Error(`microBatchTokens must be a positive integer, found ${asked}`);
     if (blockwise) {
       if (mode.kind !== "lora") throw new Error("block-by-block training is for LoRA adapters; full-parameter training uses one graph");
       // Micro-batches never hold more positions than one block's activations allow.
       const positions = Math.min(asked ?? Number.MAX_SAFE_INTEGER, blockwisePositionCap(c));
       const trainer = await BlockwiseTrainer.create(weights, params, scale, objective, { ...rest, headChunkRows });
-      return new PolicyModel(weights, mode, objective, trainer, loraShapes, positions, packPrefixes);
+      return new PolicyModel(weights, mode, objective, trainer, loraShapes, positions, packPrefixes, maxPackedWidth);
     }
     // LoRA: the base weights are graph inputs fed from the one held copy (shared by every session
     // and by a reference policy over the same weights), float16 ones widened inside the graph.
@@ -260,7 +261,7 @@ export class PolicyModel {
       },
     };
     const trainer = await Trainer.create(spec, microBatchTokens ? { ...trainerOptions, optimizer: "js" } : trainerOptions);
-    return new PolicyModel(weights, mode, objective, trainer, loraShapes, microBatchTokens ?? null, packPrefixes);
+    return new PolicyModel(weights, mode, objective, trainer, loraShapes, microBatchTokens ?? null, packPrefixes, maxPackedWidth);
   }
 
   private modelFeeds(sequences: readonly PolicySequence[]): { feeds: Record<string, HostTensor>; batch: ReturnType<typeof policyBatch> } {
@@ -284,7 +285,7 @@ export class PolicyModel {
   private plan(sequences: readonly PolicySequence[]): { indices: number[]; packed: boolean }[] {
     if (!this.microBatchTokens) return [{ indices: sequences.map((_, i) => i), packed: false }];
     const packable = this.packPrefixes && (this.objective.kind === "sft" || this.objective.policy.aggregation === "token-mean");
-    const packs = packable ? prefixPacks(sequences, Math.min(this.microBatchTokens, MAX_PACKED_WIDTH)) : [];
+    const packs = packable ? prefixPacks(sequences, Math.min(this.microBatchTokens, this.maxPackedWidth)) : [];
     const packed = new Set(packs.flat());
     const rest = sequences.map((_, i) => i).filter((i) => !packed.has(i));
     const plain = microBatches(rest.map((i) => sequences[i]!), this.microBatchTokens).map((g) => g.map((k) => rest[k]!));

@@ -5,6 +5,14 @@
 import type { HostTensor } from "../ort-session.js";
 import type { PolicyBatchTensors, PolicySequence } from "./policy-batch.js";
 
+/**
+ * The widest packed row by default. Its attention is width² (a dense mask, scores and their
+ * gradients), so wide rows trade shared-prefix savings for quadratic work: on a real METIS
+ * update (84 sequences, 13.9 k tokens) 512 took 1.1 s against 2.5 s at 2 048 on the built-in
+ * model and 4.5 s against 8.2 s on a 768-wide one (scratch timing, 2-core VM; step-cost bench).
+ */
+export const MAX_PACKED_WIDTH = 512;
+
 /** A packed row: the batch tensors (B = 1) plus each column's position. */
 export interface PackedRow extends PolicyBatchTensors {
   /** Position (depth in the prefix tree) of each column, for the RoPE tables. */

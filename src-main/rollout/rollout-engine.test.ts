@@ -5,7 +5,7 @@ import { makeTinyModel } from "../model/tiny-model.js";
 import { writeModelGguf } from "../model/model-file.js";
 import { useTempDir } from "../testing/temp-dir.js";
 import { writeRandomLora, writeTinyModel } from "../testing/tiny-files.js";
-import { RolloutEngine, type RolloutBatch } from "./rollout-engine.js";
+import { chainSharedPrefixes, RolloutEngine, type RolloutBatch } from "./rollout-engine.js";
 
 const tmp = useTempDir();
 const PROMPTS = ["The quick brown fox", "1 + 2 =", "def f(x):", "Hello"];
@@ -86,6 +86,34 @@ describe("rollout correctness", () => {
       for (let i = 0; i < rescored.length; i++) worst = Math.max(worst, Math.abs(rescored[i]! - c.logprobs![i]!));
     }
     expect(worst).toBeLessThan(1e-2);
+  });
+
+  // METIS judges candidates of one cell with the same examples, one after another: one context should run them in turn.
+  it("prompts that share most of their start run in turn on one context, which evaluates that start once", async () => {
+    const a = "Examples of one cell: 12 + 30 = 42 => 0.19; 7 * 8 = 56 => 0.00; 9 - 4 = 5 => 0.11. New: ";
+    const b = "Examples of another: def f(x): return x + 1 => 0.25; print(2) => 0.06. New: ";
+    const prompts = [a + "1 + 1", a + "3 * 3", b + "f(2)", b + "g(0)"];
+    const two = await RolloutEngine.load({ modelPath, parallel: 2 });
+    try {
+      const out = await two.generate(prompts, 1, { temperature: 0, maxTokens: 4 });
+      const evaluated = out.completions.map((g) => g[0]!.evaluatedPromptTokens);
+      const lengths = out.completions.map((g) => g[0]!.promptTokens.length);
+      // One prompt to a context, the second of each pair would start on a fresh context and be evaluated whole.
+      expect(evaluated[1]!).toBeLessThan(lengths[1]! - 40);
+      expect(evaluated[3]!).toBeLessThan(lengths[3]! - 40);
+    } finally {
+      await two.dispose();
+    }
+  });
+
+  it("chains a part to the one before when their prompts share half or more, keeping every context busy", () => {
+    const tokens = [[1, 2, 3, 4], [1, 2, 3, 5], [9, 9, 9, 9], [9, 9, 8, 8], [1, 2, 7, 7]];
+    const parts = (...ps: number[]): { prompt: number }[] => ps.map((prompt) => ({ prompt }));
+    const prompts = (chains: { prompt: number }[][]): number[][] => chains.map((c) => c.map((p) => p.prompt));
+    expect(prompts(chainSharedPrefixes(parts(0, 1, 2, 3, 4), tokens, 2))).toEqual([[0, 1], [2, 3], [4]]);
+    expect(prompts(chainSharedPrefixes(parts(0, 1, 2, 3, 4), tokens, 4))).toEqual([[0, 1], [2], [3], [4]]);
+    expect(prompts(chainSharedPrefixes(parts(0, 1, 2, 3, 4), tokens, 8))).toEqual([[0], [1], [2], [3], [4]]);
+    expect(prompts(chainSharedPrefixes(parts(0, 0, 1), tokens, 1))).toEqual([[0], [0, 1]]); // a prompt's own parts stay apart
   });
 
   // METIS's judgment prompts share their instructions and examples: each context keeps that prefix

@@ -109,6 +109,27 @@ export function sharedPrefixLength(context: readonly number[], held: number, pro
   return i;
 }
 
+/**
+ * Jobs of a batch: each a chain of parts (a prompt with some of its samples) that one context runs
+ * in turn. A part joins the chain before it when its prompt shares at least half of itself with
+ * that chain's last prompt (METIS's candidates of one cell show the same examples and come one
+ * after another), as long as enough chains remain to keep `parallel` contexts busy; a context
+ * then evaluates the shared start once instead of each context evaluating it again.
+ */
+export function chainSharedPrefixes<P extends { prompt: number }>(parts: readonly P[], promptTokens: readonly (readonly number[])[], parallel: number): P[][] {
+  const chains: P[][] = [];
+  parts.forEach((part, i) => {
+    const prev = chains.at(-1);
+    const last = prev?.at(-1);
+    const tokens = promptTokens[part.prompt]!;
+    const shared = last ? sharedPrefixLength(promptTokens[last.prompt]!, Number.MAX_SAFE_INTEGER, tokens) : 0;
+    const chainsIfJoined = chains.length + (parts.length - i - 1);
+    if (prev && last!.prompt !== part.prompt && 2 * shared >= tokens.length && chainsIfJoined >= parallel) prev.push(part);
+    else chains.push([part]);
+  });
+  return chains;
+}
+
 /** Generates completions from a GGUF model through llama.cpp. */
 export class RolloutEngine {
   private pool: PoolSlot[] = [];
@@ -390,20 +411,22 @@ export class RolloutEngine {
     // A job is a prompt with some of its samples: the prompt is evaluated once per job and each
     // further sample continues from its cached prefix. Prompts are split into enough jobs to keep
     // every context busy.
-    const jobs: { prompt: number; samples: number[] }[] = [];
+    const parts: { prompt: number; samples: number[] }[] = [];
     const perPrompt = Math.max(1, Math.ceil(group / Math.max(1, Math.floor(this.options.parallel / prompts.length))));
     for (let p = 0; p < prompts.length; p++) {
-      for (let g = 0; g < group; g += perPrompt) jobs.push({ prompt: p, samples: Array.from({ length: Math.min(perPrompt, group - g) }, (_, k) => g + k) });
+      for (let g = 0; g < group; g += perPrompt) parts.push({ prompt: p, samples: Array.from({ length: Math.min(perPrompt, group - g) }, (_, k) => g + k) });
     }
+    const jobs = chainSharedPrefixes(parts, promptTokens, this.options.parallel);
     await this.ensurePool(Math.min(this.options.parallel, jobs.length), contextSizeFor(longest + s.maxTokens, limit));
 
     const completions: Completion[][] = prompts.map(() => new Array<Completion>(group));
     let nextJob = 0;
     const worker = async (slot: PoolSlot): Promise<void> => {
       while (nextJob < jobs.length) {
-        const job = jobs[nextJob++]!;
-        for (const sample of job.samples) {
-          completions[job.prompt]![sample] = await this.runJob(slot, promptTokens[job.prompt]!, { prompt: job.prompt, sample }, s);
+        for (const part of jobs[nextJob++]!) {
+          for (const sample of part.samples) {
+            completions[part.prompt]![sample] = await this.runJob(slot, promptTokens[part.prompt]!, { prompt: part.prompt, sample }, s);
+          }
         }
       }
     };

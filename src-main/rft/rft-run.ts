@@ -144,15 +144,16 @@ export class RftRun {
     const rows = readTaskRows(config.dataset);
     if (rows.length === 0) throw new Error(`${config.dataset}: no rows`);
     const weights = loadLlamaWeights(config.model);
+    const lora = { kind: "lora", lora: { rank: config.loraRank, alpha: config.loraAlpha, targets: config.loraTargets }, seed: config.seed } as const;
+    // The policy and its reference (KL) batch and pack the same way.
+    const batching = { threads: config.threads, microBatchTokens: config.microBatchTokens, packPrefixes: config.packPrefixes, maxPackedWidth: config.maxPackedWidth };
     const policy = await PolicyModel.create(
       weights,
-      { kind: "lora", lora: { rank: config.loraRank, alpha: config.loraAlpha, targets: config.loraTargets }, seed: config.seed },
+      lora,
       { kind: "grpo", policy: { clipLow: config.clipLow, clipHigh: config.clipHigh, aggregation: config.aggregation, klCoef: config.klCoef } },
-      { hyper: { lr: config.learningRate, maxGradNorm: 1 }, threads: config.threads, microBatchTokens: config.microBatchTokens, packPrefixes: config.packPrefixes, maxPackedWidth: config.maxPackedWidth },
+      { hyper: { lr: config.learningRate, maxGradNorm: 1 }, ...batching },
     );
-    const reference = config.klCoef > 0
-      ? await PolicyModel.create(weights, { kind: "lora", lora: { rank: config.loraRank, alpha: config.loraAlpha, targets: config.loraTargets }, seed: config.seed }, { kind: "sft" }, { threads: config.threads, microBatchTokens: config.microBatchTokens, packPrefixes: config.packPrefixes, maxPackedWidth: config.maxPackedWidth })
-      : null;
+    const reference = config.klCoef > 0 ? await PolicyModel.create(weights, lora, { kind: "sft" }, batching) : null;
     const engine = await RolloutEngine.load({ modelPath: config.model, promptFormat: config.promptFormat, decoding: config.decoding });
     return new RftRun(store, config, rows, weights, policy, reference, engine, rng, emit);
   }

@@ -122,7 +122,8 @@ export function chainSharedPrefixes<P extends { prompt: number }>(parts: readonl
     const prev = chains.at(-1);
     const last = prev?.at(-1);
     const tokens = promptTokens[part.prompt]!;
-    const shared = last ? sharedPrefixLength(promptTokens[last.prompt]!, Number.MAX_SAFE_INTEGER, tokens) : 0;
+    const before = last ? promptTokens[last.prompt]! : [];
+    const shared = sharedPrefixLength(before, before.length, tokens);
     const chainsIfJoined = chains.length + (parts.length - i - 1);
     if (prev && last!.prompt !== part.prompt && 2 * shared >= tokens.length && chainsIfJoined >= parallel) prev.push(part);
     else chains.push([part]);

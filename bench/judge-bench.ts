@@ -119,7 +119,7 @@ export async function judgeBench(argv: string[]): Promise<string> {
         });
         // What reading the examples alone gives: their mean (the METIS panel's baseline judge).
         if (j === judgmentCounts[0]) predictors[`examples mean ${k}`] = { predicted: shown };
-        const batch = await engine.generate(prompts, j, { temperature: 1, maxTokens: 8, seed: rng.nextU32(), stop: ["\n"] });
+        const batch = await engine.generate(prompts, j, { temperature: 1, maxTokens: 8, seed: rng.nextU32(), stop: ["\n"], tree: true });
         const predicted = batch.completions.map((cs) => {
           const parsed = cs.map((c) => parseJudgment(c.text)).filter((v): v is number => v !== null).map((v) => Math.min(v, VARIANCE_SCALE));
           return parsed.length > 0 ? mean(parsed) : null;

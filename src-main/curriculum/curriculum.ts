@@ -51,7 +51,7 @@ export const RECENT_LIMIT = 256;
 export interface Judgment {
   id: string;
   prompt: string;
-  completions: { text: string; promptTokens: number[]; tokens: number[]; /** The sampler's log-probs of `tokens`, when asked for. */ logprobs?: number[]; /** Prompt tokens llama.cpp computed (the rest came from its cache). */ evaluatedPromptTokens?: number; predicted: number | null }[];
+  completions: { text: string; promptTokens: number[]; tokens: number[]; /** The sampler's log-probs of `tokens`, when asked for. */ logprobs?: number[]; /** Prompt tokens llama.cpp computed (the rest came from its cache). */ evaluatedPromptTokens?: number; /** All tokens llama.cpp computed for it (see Completion.evaluatedTokens). */ evaluatedTokens?: number; predicted: number | null }[];
   /** Mean of the parsed predictions; null when none parsed. */
   predicted: number | null;
 }

@@ -117,8 +117,8 @@ export function metisCurriculum(o: MetisOptions = DEFAULT_METIS): Curriculum {
           "metis/examples": examples.length,
           "metis/parseFailures": completions.filter((c) => c.predicted === null).length,
           "metis/judgmentTokens": completions.reduce((n, c) => n + c.tokens.length + c.promptTokens.length, 0),
-          // What llama.cpp computed: a shared prefix (instructions, examples) is evaluated once per context.
-          "metis/judgmentTokensEvaluated": completions.reduce((n, c) => n + c.tokens.length + (c.evaluatedPromptTokens ?? c.promptTokens.length), 0),
+          // What llama.cpp computed: a shared prefix (instructions, examples) is evaluated once per context, a shared start of the answers once per candidate.
+          "metis/judgmentTokensEvaluated": completions.reduce((n, c) => n + (c.evaluatedTokens ?? c.tokens.length + (c.evaluatedPromptTokens ?? c.promptTokens.length)), 0),
         },
       };
     },

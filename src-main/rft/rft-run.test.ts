@@ -90,8 +90,9 @@ describe("RFT loop", () => {
   it("judgment normalization \"separate\": the judgment loss is a mean over its own tokens (task loss + λ · judgment loss)", async () => {
     const firstUpdate = async (judgmentNormalization: "joint" | "separate"): Promise<{ tokens: number[]; advantages: number[] }> => {
       const spy = vi.spyOn(PolicyModel.prototype, "update");
-      // Step 2's update: by then the judgments have examples to read and their rewards differ.
-      const run = await RftRun.create(tmp.path(judgmentNormalization), { ...exact, steps: 2, scheduler: "metis", judgmentNormalization });
+      // Step 2's update: by then the judgments have examples to read and their rewards differ. A
+      // vanishing learning rate keeps step 1's (differently weighted) update from changing step 2's samples.
+      const run = await RftRun.create(tmp.path(judgmentNormalization), { ...exact, steps: 2, scheduler: "metis", judgmentNormalization, learningRate: 1e-12 });
       await run.run();
       await run.dispose();
       const [sequences, signals] = spy.mock.calls.at(-1)!;

@@ -254,9 +254,9 @@ export class RftRun {
 
   private async judge(prompts: { id: string; prompt: string }[]): Promise<Judgment[]> {
     if (prompts.length === 0) return [];
-    const batch = await this.engine.generate(prompts.map((p) => p.prompt), this.config.metisJudgmentSamples, { temperature: 1, maxTokens: 8, seed: this.rng.nextU32(), stop: ["\n"], logprobs: this.config.oldLogProbs === "sampler" });
+    const batch = await this.engine.generate(prompts.map((p) => p.prompt), this.config.metisJudgmentSamples, { temperature: 1, maxTokens: 8, seed: this.rng.nextU32(), stop: ["\n"], logprobs: this.config.oldLogProbs === "sampler", tree: true });
     return prompts.map((p, i) => {
-      const completions = batch.completions[i]!.map((c) => ({ text: c.text, promptTokens: c.promptTokens, tokens: c.tokens, evaluatedPromptTokens: c.evaluatedPromptTokens, ...(c.logprobs ? { logprobs: c.logprobs } : {}), predicted: parseJudgment(c.text) }));
+      const completions = batch.completions[i]!.map((c) => ({ text: c.text, promptTokens: c.promptTokens, tokens: c.tokens, evaluatedPromptTokens: c.evaluatedPromptTokens, evaluatedTokens: c.evaluatedTokens, ...(c.logprobs ? { logprobs: c.logprobs } : {}), predicted: parseJudgment(c.text) }));
       // A variance of a reward in [0, 1] lies in [0, 0.25]: predictions are clamped there for allocation.
       const parsed = completions.map((c) => c.predicted).filter((v): v is number => v !== null).map((v) => Math.min(v, VARIANCE_SCALE));
       return { id: p.id, prompt: p.prompt, completions, predicted: parsed.length > 0 ? mean(parsed) : null };
@@ -453,7 +453,7 @@ export class RftRun {
         ...selection.info,
         ...Object.fromEntries(Object.entries(timing).map(([k, v]) => [`time/${k}Ms`, Math.round(v)])),
         // Tokens llama.cpp computed for the rollouts (prompts as far as not cached, completions): METIS's judgment cost is measured against it.
-        "rollout/tokensEvaluated": rolled.completions.flat().reduce((n, c) => n + c.evaluatedPromptTokens + c.tokens.length, 0),
+        "rollout/tokensEvaluated": rolled.completions.flat().reduce((n, c) => n + c.evaluatedTokens, 0),
         "train/trainTokens": sequences.reduce((n, q) => n + q.tokens.length, 0),
         "train/judgmentTrainTokens": judgmentTrainTokens,
         ...(update.metrics["kl/ref"] === undefined ? {} : { "kl/ref": update.metrics["kl/ref"] }),

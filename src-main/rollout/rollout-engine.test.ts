@@ -5,7 +5,8 @@ import { makeTinyModel } from "../model/tiny-model.js";
 import { writeModelGguf } from "../model/model-file.js";
 import { useTempDir } from "../testing/temp-dir.js";
 import { writeRandomLora, writeTinyModel } from "../testing/tiny-files.js";
-import { chainSharedPrefixes, RolloutEngine, type RolloutBatch } from "./rollout-engine.js";
+import { chainSharedPrefixes, drawToken, RolloutEngine, type RolloutBatch } from "./rollout-engine.js";
+import { judgmentPrompt } from "../curriculum/judgment-format.js";
 
 const tmp = useTempDir();
 const PROMPTS = ["The quick brown fox", "1 + 2 =", "def f(x):", "Hello"];
@@ -150,6 +151,14 @@ describe("rollout correctness", () => {
       for (let i = 0; i < rescored.length; i++) worst = Math.max(worst, Math.abs(rescored[i]! - c.logprobs![i]!));
     }
     expect(worst).toBeLessThan(1e-2);
+  });
+
+  it("tree sampling draws greedy completions equal to llama.cpp's own loop", async () => {
+    const greedy = { temperature: 0, maxTokens: 12, stop: ["e"] };
+    const native = await engine.generate(PROMPTS, 3, greedy);
+    const tree = await engine.generate(PROMPTS, 3, { ...greedy, tree: true });
+    const view = (b: RolloutBatch): unknown => b.completions.map((g) => g.map((c) => [c.tokens, c.text, c.finishReason]));
+    expect(view(tree)).toEqual(view(native));
   });
 
   it("stops at a stop string and cuts it from the text", async () => {
@@ -310,5 +319,59 @@ describe("end of generation", () => {
       await engine.dispose();
       await expect(engine.generate(["x"], 1)).rejects.toThrow(/disposed/);
     }
+  });
+});
+
+it("drawToken walks the distribution's cumulative mass; null takes the most likely token", () => {
+  const dist = new Map([[7, 0.2], [3, 0.5], [9, 0.3]]) as Map<never, number>;
+  expect([0, 0.19, 0.2, 0.69, 0.7, 0.999].map((u) => drawToken(dist, u))).toEqual([7, 7, 3, 3, 9, 9]);
+  expect(drawToken(dist, null)).toBe(3);
+  // Mass that does not sum to 1 (a truncated list) is scaled, not overrun.
+  expect(drawToken(new Map([[1, 0.1], [2, 0.1]]) as Map<never, number>, 0.75)).toBe(2);
+});
+
+// METIS's judgments are short answers whose samples share most tokens (" 0.1" of " 0.15" and " 0.19"):
+// a tree evaluates each shared prefix once. Its samples must be the policy's, as llama.cpp scores them.
+describe("tree sampling on the built-in model's judgments", () => {
+  let engine: RolloutEngine;
+  const examples = [{ prompt: "Q: 12 + 30 = ?", variance: 0.19 }, { prompt: "Q: 7 * 8 = ?", variance: 0.0 }, { prompt: "Q: 9 - 4 = ?", variance: 0.11 }];
+  const prompts = ["Q: 3 + 4 = ?", "Q: 15 * 3 = ?", "Q: 8 - 9 = ?"].map((c) => judgmentPrompt(examples, c));
+  const sampling = { temperature: 1, maxTokens: 8, stop: ["\n"], seed: 4, logprobs: true };
+  beforeAll(async () => {
+    engine = await RolloutEngine.load({ modelPath: new URL("../../resources/models/metis-tiny.gguf", import.meta.url).pathname, parallel: 2 });
+  });
+  afterAll(() => engine.dispose());
+
+  it("samples answers whose log-probs a fresh context reproduces, evaluating shared starts once", async () => {
+    const tree = await engine.generate(prompts, 6, { ...sampling, tree: true });
+    const native = await engine.generate(prompts, 6, sampling);
+    let worst = 0;
+    for (const c of tree.completions.flat()) {
+      expect(["stop", "eos"]).toContain(c.finishReason);
+      expect(c.text).toMatch(/^ \d\.\d\d$/);
+      const rescored = await engine.score(c.promptTokens, c.tokens, sampling);
+      expect(rescored).toHaveLength(c.logprobs!.length);
+      for (let i = 0; i < rescored.length; i++) worst = Math.max(worst, Math.abs(rescored[i]! - c.logprobs![i]!));
+    }
+    expect(worst).toBeLessThan(1e-2);
+    const evaluated = (b: RolloutBatch): number => b.completions.flat().reduce((n, c) => n + c.evaluatedTokens, 0);
+    const answerTokens = (b: RolloutBatch): number => evaluated(b) - b.completions.flat().reduce((n, c) => n + c.evaluatedPromptTokens, 0);
+    // Six answers of ~6 tokens each share " 0." at least: under half the answer tokens are evaluated.
+    expect(answerTokens(tree)).toBeLessThan(answerTokens(native) / 2);
+    // The same seed gives the same tree; each sample is its own stream.
+    const again = await engine.generate(prompts, 6, { ...sampling, tree: true });
+    expect(again.completions.map((g) => g.map((c) => c.text))).toEqual(tree.completions.map((g) => g.map((c) => c.text)));
+  });
+
+  it("draws answers from the same distribution as llama.cpp's own sampling", async () => {
+    // The predicted variance's mean and spread over many samples agree within sampling noise.
+    const many = { ...sampling, logprobs: false, seed: 8 };
+    const values = async (tree: boolean): Promise<number[]> => (await engine.generate([prompts[0]!], 160, { ...many, tree })).completions[0]!.map((c) => Number(c.text));
+    const [a, b] = [await values(true), await values(false)];
+    const mean = (x: number[]): number => x.reduce((s, v) => s + v, 0) / x.length;
+    const sd = (x: number[]): number => Math.sqrt(mean(x.map((v) => (v - mean(x)) ** 2)));
+    expect(Math.abs(mean(a) - mean(b))).toBeLessThan(4 * Math.hypot(sd(a), sd(b)) / Math.sqrt(160));
+    expect(sd(a) / sd(b)).toBeGreaterThan(0.6);
+    expect(sd(a) / sd(b)).toBeLessThan(1.6);
   });
 });

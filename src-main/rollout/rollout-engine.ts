@@ -16,6 +16,7 @@ import { guardOutputReorder } from "./output-reorder-guard.js";
 import { sequenceOrderKey, sequenceOrderStrategy } from "./sequence-order.js";
 import { DECODINGS, DEFAULT_DECODING, type Decoding, type PromptFormat } from "./prompt-format.js";
 import { completionSeed, resolveSampling, type Sampling, type SamplingInput } from "./sampling.js";
+import { Rng } from "../util/rng.js";
 
 /** Why a completion ended. */
 export type FinishReason = "eos" | "stop" | "length";
@@ -29,6 +30,11 @@ export interface Completion {
   promptTokens: number[];
   /** Prompt tokens llama.cpp evaluated for this completion: the rest were reused from its context's cache. */
   evaluatedPromptTokens: number;
+  /**
+   * All tokens llama.cpp evaluated for this completion: its uncached prompt tokens and its own
+   * tokens; in a tree (`tree` sampling), only the prompt and the branches this sample reached first.
+   */
+  evaluatedTokens: number;
   /** Sampled token ids, including an end-of-generation token or the token that completed a stop string. */
   tokens: number[];
   /** log p(token) under the sampling distribution, when requested. */
@@ -425,6 +431,10 @@ export class RolloutEngine {
     const worker = async (slot: PoolSlot): Promise<void> => {
       while (nextJob < jobs.length) {
         for (const part of jobs[nextJob++]!) {
+          if (s.tree && slot.sequenceId === null) {
+            for (const c of await this.runTreeJob(slot, promptTokens[part.prompt]!, part.prompt, part.samples, s)) completions[part.prompt]![c.sample] = c;
+            continue;
+          }
           for (const sample of part.samples) {
             completions[part.prompt]![sample] = await this.runJob(slot, promptTokens[part.prompt]!, { prompt: part.prompt, sample }, s);
           }
@@ -438,69 +448,173 @@ export class RolloutEngine {
   }
 
   private async runJob(slot: PoolSlot, promptTokens: number[], job: { prompt: number; sample: number }, s: Sampling): Promise<Completion> {
-    const seq = slot.sequence;
     const t0 = performance.now();
-    // Keep what the sequence already holds of this prompt (the same prompt's previous sample, or a
-    // shared prefix such as METIS's instructions and examples) and evaluate only the rest. At
-    // least the last prompt token is fed again to get the first next-token distribution.
+    const input = await this.keepSharedPrefix(slot.sequence, promptTokens);
+    const path: SamplePath = { tokens: [], logprobs: [], finishReason: "length", firstTokenMs: 0 };
+    await this.decode(slot, input, path, completionSeed(s.seed, job.prompt, job.sample), s, t0);
+    return this.completion(job, promptTokens, path, input.length, input.length + path.tokens.length, s, performance.now() - t0);
+  }
+
+  /**
+   * Keep what the sequence already holds of this prompt (the same prompt's previous sample, or a
+   * shared prefix such as METIS's instructions and examples); returns the rest, to be evaluated.
+   * At least the last prompt token is fed again to get the first next-token distribution.
+   */
+  private async keepSharedPrefix(seq: LlamaContextSequence, promptTokens: readonly number[]): Promise<number[]> {
     const keep = Math.min(sharedPrefixLength(seq.contextTokens, seq.nextTokenIndex, promptTokens), promptTokens.length - 1);
-    let input = promptTokens;
-    if (keep > 0) {
-      await seq.eraseContextTokenRanges([{ start: keep, end: seq.nextTokenIndex }]);
-      input = promptTokens.slice(keep);
-    } else {
-      await seq.clearHistory();
-    }
-    const tokens: number[] = [];
-    const logprobs: number[] = [];
-    let finishReason: FinishReason = "length";
-    let firstTokenMs = 0;
+    if (keep > 0) await seq.eraseContextTokenRanges([{ start: keep, end: seq.nextTokenIndex }]);
+    else await seq.clearHistory();
+    return promptTokens.slice(Math.max(keep, 0));
+  }
+
+  /** Why a path must end after its last token, or null while it may go on. */
+  private finished(tokens: readonly number[], s: Sampling): FinishReason | null {
+    if (this.model.isEogToken(tokens.at(-1) as Token)) return "eos";
+    // Only the tail can newly contain a stop string; a byte token may be a quarter of a character.
     const maxStop = Math.max(0, ...s.stop.map((x) => x.length));
+    if (maxStop > 0 && s.stop.some((stop) => this.detokenize(tokens.slice(-(4 * maxStop + 4))).includes(stop))) return "stop";
+    return tokens.length >= s.maxTokens ? "length" : null;
+  }
+
+  /** Evaluate `input` and sample on llama.cpp's own loop until the path ends, appending to it. */
+  private async decode(slot: PoolSlot, input: readonly number[], path: SamplePath, seed: number, s: Sampling, t0: number): Promise<void> {
     const options = {
-      ...samplerOptions(s, completionSeed(s.seed, job.prompt, job.sample)),
+      ...samplerOptions(s, seed),
       yieldEogToken: true,
       ...(slot.sequenceId === null ? {} : { evaluationPriority: sequenceOrderKey(slot.sequenceId) }),
     };
-    const iterator = seq.evaluateWithMetadata(input as Token[], { confidence: s.logprobs }, options);
+    const iterator = slot.sequence.evaluateWithMetadata(input as Token[], { confidence: s.logprobs }, options);
+    let started = false;
     try {
       for await (const out of iterator) {
-        const token = out.token as number;
-        if (tokens.length === 0) {
-          firstTokenMs = performance.now() - t0;
+        if (!started) {
+          started = true;
+          if (path.tokens.length === 0) path.firstTokenMs = performance.now() - t0;
           this.generating++;
         }
-        tokens.push(token);
-        if (s.logprobs) logprobs.push(Math.log((out as { confidence?: number }).confidence ?? 0));
-        if (this.model.isEogToken(out.token)) {
-          finishReason = "eos";
+        path.tokens.push(out.token as number);
+        path.logprobs.push(Math.log((out as { confidence?: number }).confidence ?? 0));
+        const ended = this.finished(path.tokens, s);
+        if (ended) {
+          path.finishReason = ended;
           break;
         }
-        // Only the tail can newly contain a stop string; a byte token may be a quarter of a character.
-        if (maxStop > 0 && s.stop.some((stop) => this.detokenize(tokens.slice(-(4 * maxStop + 4))).includes(stop))) {
-          finishReason = "stop";
-          break;
-        }
-        if (tokens.length >= s.maxTokens) break;
       }
     } finally {
-      if (tokens.length > 0) this.generating--;
+      if (started) this.generating--;
       await iterator.return();
     }
-    const textTokens = finishReason === "eos" ? tokens.slice(0, -1) : tokens;
+  }
+
+  /** The completion a finished path is. */
+  private completion(job: { prompt: number; sample: number }, promptTokens: number[], path: SamplePath, evaluatedPromptTokens: number, evaluatedTokens: number, s: Sampling, totalMs: number): Completion {
+    const textTokens = path.finishReason === "eos" ? path.tokens.slice(0, -1) : path.tokens;
     let text = this.detokenize(textTokens);
-    if (finishReason === "stop") text = text.slice(0, Math.min(...s.stop.map((x) => text.indexOf(x)).filter((i) => i >= 0)));
+    if (path.finishReason === "stop") text = text.slice(0, Math.min(...s.stop.map((x) => text.indexOf(x)).filter((i) => i >= 0)));
     return {
       prompt: job.prompt,
       sample: job.sample,
       text,
       promptTokens,
-      evaluatedPromptTokens: input.length,
-      tokens,
-      ...(s.logprobs ? { logprobs } : {}),
-      finishReason,
-      timings: { firstTokenMs, totalMs: performance.now() - t0 },
+      evaluatedPromptTokens,
+      evaluatedTokens,
+      tokens: path.tokens,
+      ...(s.logprobs ? { logprobs: path.logprobs } : {}),
+      finishReason: path.finishReason,
+      timings: { firstTokenMs: path.firstTokenMs, totalMs },
     };
   }
+
+  /**
+   * The samples of one prompt as a tree on one sequence: the prompt and then each prefix shared
+   * by several samples is evaluated once, with the sampler's whole next-token distribution, and
+   * every sample reaching it draws its next token there with its own seeded stream (the same
+   * distribution, so the samples are as independent as usual). A prefix reached by one sample
+   * goes on on llama.cpp's own sampling loop. Siblings are evaluated after erasing a branch back
+   * to their common prefix.
+   */
+  private async runTreeJob(slot: PoolSlot, promptTokens: number[], prompt: number, samples: readonly number[], s: Sampling): Promise<Completion[]> {
+    const seq = slot.sequence;
+    const t0 = performance.now();
+    const input = await this.keepSharedPrefix(seq, promptTokens);
+    const next = async (tokens: readonly number[]): Promise<Map<Token, number>> => {
+      const items = tokens.map((t, i) => (i === tokens.length - 1 ? ([t, { generateNext: { probabilities: true, options: samplerOptions(s, 0) } }] as const) : t));
+      const out = await seq.controlledEvaluate(items as never);
+      const probs = out[tokens.length - 1]?.next?.probabilities;
+      if (!probs || probs.size === 0) throw new Error("llama.cpp returned no next-token probabilities");
+      return probs;
+    };
+    const paths = samples.map((sample) => ({
+      sample,
+      rng: new Rng(completionSeed(s.seed, prompt, sample)),
+      path: { tokens: [], logprobs: [], finishReason: "length", firstTokenMs: 0 } as SamplePath,
+      evaluated: 0,
+      totalMs: 0,
+    }));
+    type Branch = (typeof paths)[number];
+    paths[0]!.evaluated += input.length;
+    const root = await next(input);
+    const firstTokenMs = performance.now() - t0;
+    const grow = async (dist: Map<Token, number>, members: Branch[]): Promise<void> => {
+      const branches = new Map<number, Branch[]>();
+      for (const b of members) {
+        const token = drawToken(dist, s.temperature === 0 ? null : b.rng.uniform());
+        b.path.tokens.push(token);
+        b.path.logprobs.push(Math.log(dist.get(token as Token) ?? 0));
+        branches.set(token, [...(branches.get(token) ?? []), b]);
+      }
+      for (const [token, group] of branches) {
+        const first = group[0]!;
+        const ended = this.finished(first.path.tokens, s);
+        if (!ended) {
+          // The sequence must hold the prompt and this branch's tokens before `token`, nothing more.
+          const at = promptTokens.length + first.path.tokens.length - 1;
+          if (seq.nextTokenIndex > at) await seq.eraseContextTokenRanges([{ start: at, end: seq.nextTokenIndex }]);
+          if (group.length > 1) {
+            first.evaluated += 1;
+            await grow(await next([token]), group);
+            continue;
+          }
+          const before = first.path.tokens.length;
+          await this.decode(slot, [token], first.path, first.rng.nextU32(), s, t0);
+          first.evaluated += first.path.tokens.length - before + 1;
+        }
+        for (const b of group) {
+          if (ended) b.path.finishReason = ended;
+          b.totalMs = performance.now() - t0;
+        }
+      }
+    };
+    await grow(root, paths);
+    return paths.map((b) => this.completion({ prompt, sample: b.sample }, promptTokens, { ...b.path, firstTokenMs }, b === paths[0] ? input.length : 0, b.evaluated, s, b.totalMs));
+  }
+}
+
+/** A completion as it is sampled. */
+interface SamplePath {
+  tokens: number[];
+  logprobs: number[];
+  finishReason: FinishReason;
+  firstTokenMs: number;
+}
+
+/** A token drawn from `dist` with the uniform number `u`; the most likely one when `u` is null (greedy). */
+export function drawToken(dist: ReadonlyMap<Token, number>, u: number | null): number {
+  let best: number | null = null;
+  let bestP = -1;
+  let total = 0;
+  for (const [token, p] of dist) {
+    total += p;
+    if (p > bestP) [best, bestP] = [token as number, p];
+  }
+  if (u === null) return best!;
+  let acc = 0;
+  const target = u * total;
+  for (const [token, p] of dist) {
+    acc += p;
+    if (target < acc) return token as number;
+  }
+  return best!;
 }
 
 function samplerOptions(s: Sampling, seed: number): { temperature: number; topK: number; topP: number; minP: number; seed: number } {

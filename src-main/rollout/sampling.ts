@@ -22,6 +22,13 @@ export const SamplingSchema = z.object({
   seed: z.number().int().min(0).max(0xffffffff).default(0),
   /** Also return each sampled token's log-probability under the sampling distribution. */
   logprobs: z.boolean().default(false),
+  /**
+   * Sample a prompt's completions as one tree: each distinct prefix is evaluated once and every
+   * sample reaching it draws its next token from the distribution there (the same distribution,
+   * so the samples are as independent as usual). For short answers, whose samples share most of
+   * their tokens (METIS judgments: " 0.1" of " 0.15" and " 0.19"); pool decoding only.
+   */
+  tree: z.boolean().default(false),
 });
 
 export type Sampling = z.infer<typeof SamplingSchema>;

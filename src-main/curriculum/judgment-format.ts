@@ -35,10 +35,14 @@ export function judgmentPrompt(examples: readonly JudgmentExample[], candidate: 
   return `Judge variance.\n${lines.join("\n")}\nNew: ${compactPrompt(candidate)}\nA:`;
 }
 
-/** The predicted variance in a judgment completion, or null when none can be read. */
+/**
+ * The predicted variance in a judgment completion, or null when none can be read. A number above
+ * 1 is no variance of a reward in [0, 1] (the largest is 0.25) but a misread format (an untrained
+ * judge with no examples wrote "  068"): it is unreadable, not a top-ranked 0.25.
+ */
 export function parseJudgment(completion: string): number | null {
   const m = /^\s*(\d+(?:\.\d+)?)/.exec(completion);
   if (!m) return null;
   const v = Number(m[1]);
-  return Number.isFinite(v) ? v : null;
+  return Number.isFinite(v) && v <= 1 ? v : null;
 }

@@ -52,5 +52,8 @@ describe("judgment format", () => {
     expect(parseJudgment("0.25\nmore")).toBe(0.25);
     expect(parseJudgment(" maybe")).toBeNull();
     expect(parseJudgment("")).toBeNull();
+    // Seen at step 1 of a default run (no examples yet): clamped to 0.25 it would rank first.
+    expect(parseJudgment("  068")).toBeNull();
+    expect(parseJudgment(" 1")).toBe(1);
   });
 });

@@ -311,11 +311,7 @@ export class RolloutEngine {
     return this.exclusive(async () => {
       const context = await this.createContext(contextSizeFor(tokens.length + 1, this.model.trainContextSize), precision === "exact" ? EXACT_ATTENTION : null);
       try {
-        const seq = context.getSequence();
-        const input = tokens.map((t, i) => (i === tokens.length - 1 ? ([t, { generateNext: { probabilities: true, options: samplerOptions(resolveSampling({}), 0) } }] as const) : t));
-        const out = await seq.controlledEvaluate(input as never);
-        const probs = out[tokens.length - 1]?.next?.probabilities;
-        if (!probs) throw new Error("llama.cpp returned no probabilities");
+        const probs = await nextTokenProbabilities(context.getSequence(), tokens, resolveSampling({}));
         const logp = new Float64Array(vocabSize).fill(-Infinity);
         for (const [tok, p] of probs) if ((tok as number) < vocabSize) logp[tok as number] = Math.log(p);
         return logp;
@@ -537,13 +533,7 @@ export class RolloutEngine {
     const seq = slot.sequence;
     const t0 = performance.now();
     const input = await this.keepSharedPrefix(seq, promptTokens);
-    const next = async (tokens: readonly number[]): Promise<Map<Token, number>> => {
-      const items = tokens.map((t, i) => (i === tokens.length - 1 ? ([t, { generateNext: { probabilities: true, options: samplerOptions(s, 0) } }] as const) : t));
-      const out = await seq.controlledEvaluate(items as never);
-      const probs = out[tokens.length - 1]?.next?.probabilities;
-      if (!probs || probs.size === 0) throw new Error("llama.cpp returned no next-token probabilities");
-      return probs;
-    };
+    const next = (tokens: readonly number[]): Promise<Map<Token, number>> => nextTokenProbabilities(seq, tokens, s);
     const paths = samples.map((sample) => ({
       sample,
       rng: new Rng(completionSeed(s.seed, prompt, sample)),
@@ -561,7 +551,9 @@ export class RolloutEngine {
         const token = drawToken(dist, s.temperature === 0 ? null : b.rng.uniform());
         b.path.tokens.push(token);
         b.path.logprobs.push(Math.log(dist.get(token as Token) ?? 0));
-        branches.set(token, [...(branches.get(token) ?? []), b]);
+        const branch = branches.get(token);
+        if (branch) branch.push(b);
+        else branches.set(token, [b]);
       }
       for (const [token, group] of branches) {
         const first = group[0]!;
@@ -615,6 +607,15 @@ export function drawToken(dist: ReadonlyMap<Token, number>, u: number | null): n
     if (target < acc) return token as number;
   }
   return best!;
+}
+
+/** Evaluate `tokens` on `seq` and return the sampler's whole distribution of the token after them. */
+async function nextTokenProbabilities(seq: LlamaContextSequence, tokens: readonly number[], s: Sampling): Promise<Map<Token, number>> {
+  const input = tokens.map((t, i) => (i === tokens.length - 1 ? ([t, { generateNext: { probabilities: true, options: samplerOptions(s, 0) } }] as const) : t));
+  const out = await seq.controlledEvaluate(input as never);
+  const probs = out[tokens.length - 1]?.next?.probabilities;
+  if (!probs || probs.size === 0) throw new Error("llama.cpp returned no next-token probabilities");
+  return probs;
 }
 
 function samplerOptions(s: Sampling, seed: number): { temperature: number; topK: number; topP: number; minP: number; seed: number } {

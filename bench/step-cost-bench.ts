@@ -28,6 +28,8 @@ export async function stepCostBench(argv: string[]): Promise<string> {
   });
   const overrides = parseOverrides(values.config);
   const steps = Number(values.steps);
+  // The batch's shape, as --config may set it: the result records what ran.
+  const shape = { batchSize: Number(overrides.batchSize ?? 8), groupSize: Number(overrides.groupSize ?? 8), maxTokens: Number(overrides.maxTokens ?? 96) };
   const dir = mkdtempSync(join(tmpdir(), "metis-step-cost-"));
   const rows: Record<string, Record<string, number>> = {};
   try {
@@ -36,7 +38,7 @@ export async function stepCostBench(argv: string[]): Promise<string> {
       const seen: StepMetrics[] = [];
       const run = await RftRun.create(dir, withPreset(preset, {
         model: values.model, dataset: "resources/datasets/synthetic-train.jsonl", scheduler: scheduler as never,
-        steps, batchSize: 8, groupSize: 8, maxTokens: 96, seed: Number(values.seed), checkpointEvery: 100_000, ...overrides,
+        steps, ...shape, seed: Number(values.seed), checkpointEvery: 100_000, ...overrides,
       }), (e) => e.type === "step" && seen.push(e.metrics));
       try {
         await run.run();
@@ -65,7 +67,7 @@ export async function stepCostBench(argv: string[]): Promise<string> {
     if (ratios) console.log("step time / uniform's:", JSON.stringify(ratios));
     return writeResult("step-cost", {
       ...(values.config ? { config: overrides } : {}),
-      model: values.model, batch: 8, group: 8, maxTokens: 96, steps, warmUp: WARM_UP,
+      model: values.model, batch: shape.batchSize, group: shape.groupSize, maxTokens: shape.maxTokens, steps, warmUp: WARM_UP,
       malloc: process.env.MALLOC_MMAP_THRESHOLD_ ? { MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ } : "glibc default",
       note: "medians over steps after the warm-up; stepMs excludes held-out evaluation; judgmentTokens counts every judgment sample's prompt and completion; *Evaluated are the tokens llama.cpp computed (prompt tokens not reused from a context's cache, plus completions)",
       perScheduler: rows, stepTimeRatioToUniform: ratios,

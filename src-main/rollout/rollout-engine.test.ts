@@ -73,6 +73,23 @@ describe("rollout correctness", () => {
     }
   });
 
+  // On the CPU llama.cpp's flash attention takes a small batch's queries one at a time over the
+  // whole KV cache (several times slower on the built-in model); asked for, it is still used.
+  it("runs rollout contexts without flash attention on the CPU unless asked for it, with the same greedy completions", async () => {
+    const settings = { temperature: 0, maxTokens: 16 };
+    const plain = await engine.generate(PROMPTS, 2, settings);
+    expect(engine.flashAttention).toBe(false);
+    const flash = await RolloutEngine.load({ modelPath, parallel: 8, flashAttention: true });
+    try {
+      expect(flash.flashAttention).toBeNull();
+      const withFlash = await flash.generate(PROMPTS, 2, settings);
+      expect(flash.flashAttention).toBe(true);
+      expect(withFlash.completions.map((g) => g.map((c) => c.tokens))).toEqual(plain.completions.map((g) => g.map((c) => c.tokens)));
+    } finally {
+      await flash.dispose();
+    }
+  });
+
   // The guard that lets a faster concurrent path be adopted only when it is correct: every
   // sampled token's log-prob, as reported during concurrent generation, must match a re-score
   // of the same tokens on a fresh single-sequence context. Reading another sequence's logits was

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareToUniform, toTarget, trailingMean } from "./curricula-bench.js";
+import { compareToUniform, mergeSeedRuns, toTarget, trailingMean } from "./curricula-bench.js";
 
 const point = (step: number, passRate: number) => ({ step, passRate, seconds: step, rollouts: step * 64, tokens: 0, byFamily: {} });
 
@@ -35,5 +35,34 @@ describe("curricula bench comparison", () => {
   it("a run with fewer evaluations than the smoothing window compares raw levels and has no smoothed ones", () => {
     const [row] = compareToUniform(["uniform", "metis"], [1], { uniform: { 1: [point(1, 0.2), point(2, 0.3)] }, metis: { 1: [point(1, 0.2), point(2, 0.31)] } }, { uniform: [1], metis: [1] });
     expect(row).toMatchObject({ reachedAtStep: 2, smoothed: { evaluations: 3, uniformBestLevel: null, reachedAtStep: null } });
+  });
+});
+
+describe("merging runs over disjoint seeds", () => {
+  const run = (seeds: number[], finals: Record<number, number>, secondsPerStep: number) => ({
+    steps: 10, evalEvery: 5, evalItems: 4, evalSamples: 2, model: "m", group: 8, maxTokens: 96, batch: 8, target: 0.3,
+    seeds,
+    curves: { uniform: Object.fromEntries(seeds.map((s) => [s, [point(5, 0.2), { ...point(10, finals[s]!), byFamily: { code: finals[s]! } }]])) },
+    summary: [{ scheduler: "uniform", secondsPerStep, perStep: { judgeS: 0, rolloutS: secondsPerStep / 2, updateS: 0.1, rolloutTokens: 100, signalGroups: 4 }, judgeSpearmanSecondHalf: null }],
+  });
+
+  it("joins the curves, recomputes finals from them and weighs step times by seeds", () => {
+    const merged = mergeSeedRuns([run([1, 2], { 1: 0.3, 2: 0.4 }, 1), run([3], { 3: 0.5 }, 4)]);
+    expect(merged.seeds).toEqual([1, 2, 3]);
+    expect(Object.keys(merged.curves.uniform!)).toEqual(["1", "2", "3"]);
+    const row = merged.summary[0]!;
+    expect(row.finalPassRate).toEqual({ mean: 0.4, sd: 0.082 });
+    expect(row.byFamilyFinal).toEqual({ code: 0.4 });
+    expect(row.secondsPerStep).toBe(2); // (2 × 1 + 1 × 4) / 3
+    expect((row.perStep as Record<string, number>).rolloutS).toBe(1);
+    expect(row.secondsPerSignalGroup).toBe(0.5);
+    expect(row.judgeSpearmanSecondHalfByRun).toEqual([null, null]);
+  });
+
+  it("refuses overlapping seeds, other curricula or runs not alike, naming the file", () => {
+    expect(() => mergeSeedRuns([run([1, 2], { 1: 0.3, 2: 0.4 }, 1), run([2], { 2: 0.5 }, 1)], ["a.json", "b.json"])).toThrow("b.json: seed 2 is in an earlier file too");
+    const other = { ...run([3], { 3: 0.5 }, 1), summary: [{ scheduler: "metis", secondsPerStep: 1 }] };
+    expect(() => mergeSeedRuns([run([1], { 1: 0.3 }, 1), other], ["a.json", "b.json"])).toThrow("b.json: curricula metis, a.json has uniform");
+    expect(() => mergeSeedRuns([run([1], { 1: 0.3 }, 1), { ...run([3], { 3: 0.5 }, 1), steps: 20 }], ["a.json", "b.json"])).toThrow("b.json: steps is 20, a.json has 10");
   });
 });

@@ -133,9 +133,11 @@ export async function curriculaBench(argv: string[]): Promise<string> {
       recompute: { type: "string" },
       /** With --recompute: the entry the others are compared against (e.g. "uniform@b4" for variants run at batch 4). */
       baseline: { type: "string", default: "uniform" },
+      /** With --recompute: the files are the same curricula over disjoint seeds, merged into one result over all of them. */
+      "merge-seeds": { type: "boolean", default: false },
     },
   });
-  if (values.recompute) return recompute(values.recompute, values.baseline, values.target ? Number(values.target) : undefined);
+  if (values.recompute) return recompute(values.recompute, values.baseline, values.target ? Number(values.target) : undefined, values["merge-seeds"]);
   const steps = Number(values.steps);
   const seeds = values.seeds.split(",").map(Number);
   const evalEvery = Number(values["eval-every"]);
@@ -244,16 +246,67 @@ async function plotCurves(path: string, entries: readonly string[], seeds: reado
   console.log(`plots: ${plots.join(", ")}`);
 }
 
+/** A curricula result file as recompute reads it. */
+type Result = { seeds: number[]; curves: Record<string, Record<number, CurvePoint[]>>; summary: ({ scheduler: string; secondsPerStep: number } & Record<string, unknown>)[] } & Record<string, unknown>;
+
+/**
+ * Results of the same curricula run alike over disjoint seeds, as one result over all of them:
+ * curves are joined; final levels and by-family means are recomputed from them; step times and
+ * their breakdown are seed-weighted means; a Spearman over pooled pairs cannot be pooled again
+ * from its values, so each run's is kept (judgeSpearmanSecondHalfByRun).
+ */
+export function mergeSeedRuns(results: readonly Result[], names: readonly string[] = results.map((_, i) => `result ${i + 1}`)): Result {
+  const [first] = results;
+  if (!first) throw new Error("no results to merge");
+  const entries = first.summary.map((r) => r.scheduler);
+  const seen = new Set<number>();
+  results.forEach((r, i) => {
+    for (const key of ["steps", "evalEvery", "evalItems", "evalSamples", "model", "group", "maxTokens", "batch"]) {
+      if (JSON.stringify(r[key]) !== JSON.stringify(first[key])) throw new Error(`${names[i]}: ${key} is ${JSON.stringify(r[key])}, ${names[0]} has ${JSON.stringify(first[key])}; only runs alike merge`);
+    }
+    const own = r.summary.map((x) => x.scheduler);
+    if (JSON.stringify([...own].sort()) !== JSON.stringify([...entries].sort())) throw new Error(`${names[i]}: curricula ${own.join(", ")}, ${names[0]} has ${entries.join(", ")}`);
+    for (const seed of r.seeds) {
+      if (seen.has(seed)) throw new Error(`${names[i]}: seed ${seed} is in an earlier file too; merged runs need disjoint seeds`);
+      seen.add(seed);
+    }
+  });
+  const seeds = results.flatMap((r) => r.seeds);
+  const curves = Object.fromEntries(entries.map((e) => [e, Object.assign({}, ...results.map((r) => r.curves[e]))])) as Result["curves"];
+  const weighted = (e: string, pick: (row: Record<string, unknown>) => number): number =>
+    r3(results.reduce((n, r) => n + r.seeds.length * pick(r.summary.find((x) => x.scheduler === e)!), 0) / seeds.length);
+  const summary = entries.map((e) => {
+    const finals = seeds.map((s) => curves[e]![s]!.at(-1)!.passRate);
+    const families = (pick: (c: CurvePoint[]) => CurvePoint): Record<string, number> =>
+      Object.fromEntries(Object.keys(pick(curves[e]![seeds[0]!]!).byFamily).map((f) => [f, r3(mean(seeds.map((s) => pick(curves[e]![s]!).byFamily[f] ?? Number.NaN)))]));
+    const perStepKeys = Object.keys((first.summary.find((x) => x.scheduler === e)!.perStep ?? {}) as Record<string, number>);
+    const secondsPerStep = weighted(e, (row) => row.secondsPerStep as number);
+    const perStep = Object.fromEntries(perStepKeys.map((k) => [k, weighted(e, (row) => (row.perStep as Record<string, number>)[k]!)]));
+    return {
+      scheduler: e,
+      byFamilyFirst: families((c) => c[0]!),
+      byFamilyFinal: families((c) => c.at(-1)!),
+      finalPassRate: { mean: r3(mean(finals)), sd: r3(sd(finals)) },
+      secondsPerStep,
+      perStep,
+      ...(perStep.signalGroups !== undefined ? { secondsPerSignalGroup: r3(secondsPerStep / Math.max(1e-9, perStep.signalGroups)) } : {}),
+      judgeSpearmanSecondHalfByRun: results.map((r) => (r.summary.find((x) => x.scheduler === e)!.judgeSpearmanSecondHalf as number | null | undefined) ?? null),
+    };
+  });
+  const { summary: _s, curves: _c, seeds: _seeds, metisVsUniform: _m, ...rest } = first;
+  return { ...rest, seeds, curves, summary };
+}
+
 /**
  * A new result from earlier ones' curves, with the comparison computed as this version does.
  * Several files (comma-separated) are merged when they were run alike (steps, seeds, evaluation,
  * group and length), so curricula run at different times compare against one baseline; each
  * entry's steps to the target are recomputed at one target, and its batch is kept beside it.
  */
-async function recompute(files: string, baseline: string, targetOverride: number | undefined): Promise<string> {
-  type Result = { seeds: number[]; curves: Record<string, Record<number, CurvePoint[]>>; summary: { scheduler: string; secondsPerStep: number }[] } & Record<string, unknown>;
+async function recompute(files: string, baseline: string, targetOverride: number | undefined, mergeSeeds = false): Promise<string> {
   const paths = files.split(",");
-  const results = paths.map((f) => JSON.parse(readFileSync(f, "utf8")) as Result);
+  const read = paths.map((f) => JSON.parse(readFileSync(f, "utf8")) as Result);
+  const results = mergeSeeds ? [mergeSeedRuns(read, paths)] : read;
   const [first, ...others] = results as [Result, ...Result[]];
   // The target may differ (each run set its own): every entry's toTarget is recomputed at the first's, or --target.
   const alike = ["steps", "seeds", "evalEvery", "evalItems", "evalSamples", "model", "group", "maxTokens"];

@@ -73,8 +73,8 @@ describe("rollout correctness", () => {
     }
   });
 
-  // On the CPU llama.cpp's flash attention takes a small batch's queries one at a time over the
-  // whole KV cache (several times slower on the built-in model); asked for, it is still used.
+  // On the CPU llama.cpp's flash attention is slow for batches under 64 tokens deep in a context
+  // (several times slower on the built-in model); asked for, it is still used.
   it("runs rollout contexts without flash attention on the CPU unless asked for it, with the same greedy completions", async () => {
     const settings = { temperature: 0, maxTokens: 16 };
     const plain = await engine.generate(PROMPTS, 2, settings);

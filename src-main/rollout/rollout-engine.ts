@@ -69,10 +69,10 @@ export interface RolloutEngineOptions {
   adapter?: { path: string; scale?: number } | null;
   /**
    * llama.cpp's flash attention for rollout contexts. Default: off on the CPU, node-llama-cpp's
-   * "auto" on a GPU. On the CPU its kernel takes the queries of a batch under 64 tokens one at a
-   * time, each over the whole KV cache: on the built-in model a token decoded 300 positions deep
+   * "auto" on a GPU. On the CPU its kernel is slow for batches under 64 tokens (time growing with
+   * tokens × depth, dropping tenfold at 64): on the built-in model a token decoded 300 positions deep
    * cost 2.8 ms with it against 0.75 without, 48 prompt tokens there 66 ms against 6.5 (2-core VM,
-   * scratch timing); on a 25 M-parameter model on or off were within 15 % either way.
+   * scratch timing); on a 25 M-parameter model neither won (each within a quarter of the other).
    */
   flashAttention?: boolean;
   /** Passed to llama.cpp's logger. */

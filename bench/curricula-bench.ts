@@ -38,6 +38,31 @@ export function parseOverrides(json: string | undefined): Record<string, unknown
   return parsed as Record<string, unknown>;
 }
 
+/** The batch's shape, as --config may set it (defaults 8 prompts × 8, 96 tokens): what ran, for counts and results. */
+export function batchShape(overrides: Record<string, unknown>): { batchSize: number; groupSize: number; maxTokens: number } {
+  return { batchSize: Number(overrides.batchSize ?? 8), groupSize: Number(overrides.groupSize ?? 8), maxTokens: Number(overrides.maxTokens ?? 96) };
+}
+
+/** Held-out levels of one curriculum over seeds: by family at its first and last evaluation, and its final pass rate. */
+function heldOutLevels(bySeed: Record<number, CurvePoint[]>, seeds: readonly number[]): { byFamilyFirst: Record<string, number>; byFamilyFinal: Record<string, number>; finalPassRate: { mean: number; sd: number } } {
+  const families = (pick: (c: CurvePoint[]) => CurvePoint): Record<string, number> =>
+    Object.fromEntries(Object.keys(pick(bySeed[seeds[0]!]!).byFamily).map((f) => [f, r3(mean(seeds.map((s) => pick(bySeed[s]!).byFamily[f] ?? Number.NaN)))]));
+  const finals = seeds.map((s) => bySeed[s]!.at(-1)!.passRate);
+  return { byFamilyFirst: families((c) => c[0]!), byFamilyFinal: families((c) => c.at(-1)!), finalPassRate: { mean: r3(mean(finals)), sd: r3(sd(finals)) } };
+}
+
+/** Throws, naming the file, unless every result was run with the first one's `keys`. */
+function assertRunAlike(results: readonly Record<string, unknown>[], names: readonly string[], keys: readonly string[]): void {
+  results.forEach((r, i) => {
+    for (const key of keys) {
+      if (JSON.stringify(r[key]) !== JSON.stringify(results[0]![key])) throw new Error(`${names[i]}: ${key} is ${JSON.stringify(r[key])}, ${names[0]} has ${JSON.stringify(results[0]![key])}; only runs alike merge`);
+    }
+  });
+}
+
+/** What a run's curves depend on besides its seeds and curricula. */
+const RUN_SETTINGS = ["steps", "evalEvery", "evalItems", "evalSamples", "model", "group", "maxTokens"];
+
 /** The first point at or above `target`, or null. */
 function reach(curve: CurvePoint[], target: number): CurvePoint | null {
   return curve.find((p) => p.passRate >= target) ?? null;
@@ -146,8 +171,8 @@ export async function curriculaBench(argv: string[]): Promise<string> {
   const named = (entry: string): string => (values.label ? `${entry}@${values.label}` : entry);
   const entries = schedulerEntries.map(named);
   const overrides = parseOverrides(values.config);
-  // The batch's shape, as --config may set it: rollout counts, the signal cap and the result read it.
-  const shape = { batchSize: Number(overrides.batchSize ?? 8), groupSize: Number(overrides.groupSize ?? 8), maxTokens: Number(overrides.maxTokens ?? 96) };
+  // Rollout counts, the signal cap and the result read the batch's shape.
+  const shape = batchShape(overrides);
   const curves: Record<string, Record<number, CurvePoint[]>> = {};
   /** Each step's training time (evaluation excluded), where it went and what it trained: the decomposition behind the step-time ratio. */
   const perStep: Record<string, { trainS: number; judgeS: number; rolloutS: number; updateS: number; rolloutTokens: number; signalGroups: number }[]> = {};
@@ -196,26 +221,17 @@ export async function curriculaBench(argv: string[]): Promise<string> {
     const bestFinal = Math.max(...entries.map((e) => mean(finalOf(e))));
     const target = values.target ? Number(values.target) : 0.9 * bestFinal;
     const stepSeconds = Object.fromEntries(entries.map((e) => [e, perStep[e]!.map((p) => p.trainS)]));
-    const summary = entries.map((entry) => {
-      // Held-out by family at the first and the last evaluation, mean over seeds.
-      const familyMeans = (pick: (c: CurvePoint[]) => CurvePoint): Record<string, number> => {
-        const families = Object.keys(pick(curves[entry]![seeds[0]!]!).byFamily);
-        return Object.fromEntries(families.map((f) => [f, r3(mean(seeds.map((s) => pick(curves[entry]![s]!).byFamily[f] ?? Number.NaN)))]));
-      };
-      return {
-        scheduler: entry,
-        byFamilyFirst: familyMeans((c) => c[0]!),
-        byFamilyFinal: familyMeans((c) => c.at(-1)!),
-        finalPassRate: { mean: r3(mean(finalOf(entry))), sd: r3(sd(finalOf(entry))) },
-        ...toTarget(curves[entry]!, seeds, target),
-        secondsPerStep: r3(mean(stepSeconds[entry]!)),
-        perStep: Object.fromEntries((["judgeS", "rolloutS", "updateS", "rolloutTokens", "signalGroups"] as const).map((k) => [k, r3(mean(perStep[entry]!.map((p) => p[k])))])),
-        // Training seconds per group with signal: what a curriculum pays for each group that teaches.
-        secondsPerSignalGroup: r3(mean(stepSeconds[entry]!) / Math.max(1e-9, mean(perStep[entry]!.map((p) => p.signalGroups)))),
-        // Rank correlation of predicted and observed variance over the second half's judged prompts (all seeds).
-        judgeSpearmanSecondHalf: judged[entry]!.length >= 3 ? (spearman(judged[entry]!.map((p) => p.predicted), judged[entry]!.map((p) => p.observed)) ?? null) : null,
-      };
-    });
+    const summary = entries.map((entry) => ({
+      scheduler: entry,
+      ...heldOutLevels(curves[entry]!, seeds),
+      ...toTarget(curves[entry]!, seeds, target),
+      secondsPerStep: r3(mean(stepSeconds[entry]!)),
+      perStep: Object.fromEntries((["judgeS", "rolloutS", "updateS", "rolloutTokens", "signalGroups"] as const).map((k) => [k, r3(mean(perStep[entry]!.map((p) => p[k])))])),
+      // Training seconds per group with signal: what a curriculum pays for each group that teaches.
+      secondsPerSignalGroup: r3(mean(stepSeconds[entry]!) / Math.max(1e-9, mean(perStep[entry]!.map((p) => p.signalGroups)))),
+      // Rank correlation of predicted and observed variance over the second half's judged prompts (all seeds).
+      judgeSpearmanSecondHalf: judged[entry]!.length >= 3 ? (spearman(judged[entry]!.map((p) => p.predicted), judged[entry]!.map((p) => p.observed)) ?? null) : null,
+    }));
     // With --label, uniform runs as "uniform@LABEL": the comparison is against it.
     const baseline = entries.find((e) => e === "uniform" || e.startsWith("uniform@"));
     const metisVsUniform = baseline ? compareToUniform(entries, seeds, curves, stepSeconds, baseline) : [];
@@ -259,11 +275,9 @@ export function mergeSeedRuns(results: readonly Result[], names: readonly string
   const [first] = results;
   if (!first) throw new Error("no results to merge");
   const entries = first.summary.map((r) => r.scheduler);
+  assertRunAlike(results, names, [...RUN_SETTINGS, "batch"]);
   const seen = new Set<number>();
   results.forEach((r, i) => {
-    for (const key of ["steps", "evalEvery", "evalItems", "evalSamples", "model", "group", "maxTokens", "batch"]) {
-      if (JSON.stringify(r[key]) !== JSON.stringify(first[key])) throw new Error(`${names[i]}: ${key} is ${JSON.stringify(r[key])}, ${names[0]} has ${JSON.stringify(first[key])}; only runs alike merge`);
-    }
     const own = r.summary.map((x) => x.scheduler);
     if (JSON.stringify([...own].sort()) !== JSON.stringify([...entries].sort())) throw new Error(`${names[i]}: curricula ${own.join(", ")}, ${names[0]} has ${entries.join(", ")}`);
     for (const seed of r.seeds) {
@@ -276,17 +290,12 @@ export function mergeSeedRuns(results: readonly Result[], names: readonly string
   const weighted = (e: string, pick: (row: Record<string, unknown>) => number): number =>
     r3(results.reduce((n, r) => n + r.seeds.length * pick(r.summary.find((x) => x.scheduler === e)!), 0) / seeds.length);
   const summary = entries.map((e) => {
-    const finals = seeds.map((s) => curves[e]![s]!.at(-1)!.passRate);
-    const families = (pick: (c: CurvePoint[]) => CurvePoint): Record<string, number> =>
-      Object.fromEntries(Object.keys(pick(curves[e]![seeds[0]!]!).byFamily).map((f) => [f, r3(mean(seeds.map((s) => pick(curves[e]![s]!).byFamily[f] ?? Number.NaN)))]));
     const perStepKeys = Object.keys((first.summary.find((x) => x.scheduler === e)!.perStep ?? {}) as Record<string, number>);
     const secondsPerStep = weighted(e, (row) => row.secondsPerStep as number);
     const perStep = Object.fromEntries(perStepKeys.map((k) => [k, weighted(e, (row) => (row.perStep as Record<string, number>)[k]!)]));
     return {
       scheduler: e,
-      byFamilyFirst: families((c) => c[0]!),
-      byFamilyFinal: families((c) => c.at(-1)!),
-      finalPassRate: { mean: r3(mean(finals)), sd: r3(sd(finals)) },
+      ...heldOutLevels(curves[e]!, seeds),
       secondsPerStep,
       perStep,
       ...(perStep.signalGroups !== undefined ? { secondsPerSignalGroup: r3(secondsPerStep / Math.max(1e-9, perStep.signalGroups)) } : {}),
@@ -307,14 +316,10 @@ async function recompute(files: string, baseline: string, targetOverride: number
   const paths = files.split(",");
   const read = paths.map((f) => JSON.parse(readFileSync(f, "utf8")) as Result);
   const results = mergeSeeds ? [mergeSeedRuns(read, paths)] : read;
-  const [first, ...others] = results as [Result, ...Result[]];
+  const [first] = results as [Result, ...Result[]];
   // The target may differ (each run set its own): every entry's toTarget is recomputed at the first's, or --target.
-  const alike = ["steps", "seeds", "evalEvery", "evalItems", "evalSamples", "model", "group", "maxTokens"];
-  for (const [i, other] of others.entries()) {
-    for (const key of alike) {
-      if (JSON.stringify(other[key]) !== JSON.stringify(first[key])) throw new Error(`${paths[i + 1]}: ${key} is ${JSON.stringify(other[key])}, ${paths[0]} has ${JSON.stringify(first[key])}; only results run alike merge`);
-    }
-  }
+  // Variants run at another batch merge (each keeps its own); merged seeds are one result by now.
+  assertRunAlike(results, mergeSeeds ? ["merged"] : paths, [...RUN_SETTINGS, "seeds"]);
   const curves = Object.assign({}, ...results.map((r) => r.curves)) as Result["curves"];
   const target = targetOverride ?? (first.target as number);
   // Results written before the batch was read from --config recorded 8 beside a {"batchSize":4} config.

@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { withPreset } from "../src-main/rft/rft-config.js";
 import { RftRun, type StepMetrics } from "../src-main/rft/rft-run.js";
 import { median } from "../src-main/util/stats.js";
-import { parseOverrides, parseSchedulerEntry } from "./curricula-bench.js";
+import { batchShape, parseOverrides, parseSchedulerEntry } from "./curricula-bench.js";
 import { writeResult } from "./write-result.js";
 
 const WARM_UP = 2;
@@ -28,8 +28,8 @@ export async function stepCostBench(argv: string[]): Promise<string> {
   });
   const overrides = parseOverrides(values.config);
   const steps = Number(values.steps);
-  // The batch's shape, as --config may set it: the result records what ran.
-  const shape = { batchSize: Number(overrides.batchSize ?? 8), groupSize: Number(overrides.groupSize ?? 8), maxTokens: Number(overrides.maxTokens ?? 96) };
+  // The result records the shape that ran.
+  const shape = batchShape(overrides);
   const dir = mkdtempSync(join(tmpdir(), "metis-step-cost-"));
   const rows: Record<string, Record<string, number>> = {};
   try {

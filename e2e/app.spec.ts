@@ -58,7 +58,8 @@ test("import GSM8K by drag and drop, run METIS on the built-in model, pause, swi
   await page.getByRole("button", { name: "New run", exact: true }).click();
   const datasetId = await page.getByLabel("Dataset").locator("option", { hasText: "GSM8K test" }).getAttribute("value");
   await page.getByLabel("Dataset").selectOption(datasetId!);
-  await page.getByLabel("Steps").fill("40");
+  // More steps than the test lasts: it pauses and stops the run, which must not finish first.
+  await page.getByLabel("Steps").fill("1000");
   await page.getByLabel("Prompts per step").fill("2");
   await page.getByLabel("Group size").fill("4");
   await page.getByLabel("Max tokens").fill("12");
@@ -157,8 +158,8 @@ test("a uniform run keeps its scheduler through a learning-rate change, marked l
   await page.goto(server.url);
   await page.getByRole("button", { name: "New run", exact: true }).click();
   await page.getByLabel("Uniform — plain GRPO sampling").check();
-  // Enough steps that the change below lands mid-run (a step of this size can take under 0.5 s).
-  await page.getByLabel("Steps").fill("20");
+  // Enough steps that the change below lands mid-run (a step of this size can take 0.2 s).
+  await page.getByLabel("Steps").fill("60");
   await page.getByLabel("Prompts per step").fill("2");
   await page.getByLabel("Group size").fill("4");
   await page.getByLabel("Max tokens").fill("12");

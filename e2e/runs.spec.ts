@@ -66,7 +66,8 @@ test("a named run with a held-out share: its URL survives reload and history, pr
   await page.getByLabel("Held-out items").fill("4");
   await page.getByLabel("Held-out samples").fill("2");
   await page.getByLabel("Uniform — plain GRPO sampling").check();
-  await page.getByLabel("Steps").fill("400");
+  // Far more steps than the test lasts: a step here takes ~0.15 s, and a run that finished before Pause has no Pause.
+  await page.getByLabel("Steps").fill("5000");
   await page.getByLabel("Prompts per step").fill("2");
   await page.getByLabel("Group size").fill("2");
   await page.getByLabel("Max tokens").fill("8");
@@ -79,7 +80,7 @@ test("a named run with a held-out share: its URL survives reload and history, pr
   const runUrl = await hash(page);
   const bar = page.getByRole("progressbar", { name: "Run progress" });
   await expect.poll(async () => Number(await bar.getAttribute("aria-valuenow")), { timeout: 120_000 }).toBeGreaterThanOrEqual(3);
-  await expect(bar).toHaveAttribute("aria-valuemax", "400");
+  await expect(bar).toHaveAttribute("aria-valuemax", "5000");
   await expect(page.getByTestId("eta")).toContainText(/left$/);
   await expect(page.getByTestId("elapsed")).toContainText(/\d+ s|min/);
   await expect(page.getByText("evaluated on 20 % held out")).toBeVisible();

@@ -73,7 +73,8 @@ describe("runs under the engine", () => {
   }, 90_000);
 
   it("a stopped run is disposed too, and resumes in a new thread with a change made while it was stopped", async () => {
-    const { runId } = (await engine.handle("runs.start", { config: { ...SHORT_RUN, steps: 40 } })) as { runId: string };
+    // Far more steps than the test lasts: it pauses the resumed run, which must not have finished first.
+    const { runId } = (await engine.handle("runs.start", { config: { ...SHORT_RUN, steps: 400 } })) as { runId: string };
     await eventually((e) => e.type === "run.step" && e.runId === runId);
     await engine.handle("runs.stop", { runId });
     await eventually((e) => e.type === "run.status" && e.runId === runId && e.status === "stopped");

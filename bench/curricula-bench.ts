@@ -287,10 +287,12 @@ export function mergeSeedRuns(results: readonly Result[], names: readonly string
   });
   const seeds = results.flatMap((r) => r.seeds);
   const curves = Object.fromEntries(entries.map((e) => [e, Object.assign({}, ...results.map((r) => r.curves[e]))])) as Result["curves"];
+  /** A result's summary row of curriculum `e` (every result has one: checked above). */
+  const rowOf = (r: Result, e: string): Result["summary"][number] => r.summary.find((x) => x.scheduler === e)!;
   const weighted = (e: string, pick: (row: Record<string, unknown>) => number): number =>
-    r3(results.reduce((n, r) => n + r.seeds.length * pick(r.summary.find((x) => x.scheduler === e)!), 0) / seeds.length);
+    r3(results.reduce((n, r) => n + r.seeds.length * pick(rowOf(r, e)), 0) / seeds.length);
   const summary = entries.map((e) => {
-    const perStepKeys = Object.keys((first.summary.find((x) => x.scheduler === e)!.perStep ?? {}) as Record<string, number>);
+    const perStepKeys = Object.keys((rowOf(first, e).perStep ?? {}) as Record<string, number>);
     const secondsPerStep = weighted(e, (row) => row.secondsPerStep as number);
     const perStep = Object.fromEntries(perStepKeys.map((k) => [k, weighted(e, (row) => (row.perStep as Record<string, number>)[k]!)]));
     return {
@@ -299,7 +301,7 @@ export function mergeSeedRuns(results: readonly Result[], names: readonly string
       secondsPerStep,
       perStep,
       ...(perStep.signalGroups !== undefined ? { secondsPerSignalGroup: r3(secondsPerStep / Math.max(1e-9, perStep.signalGroups)) } : {}),
-      judgeSpearmanSecondHalfByRun: results.map((r) => (r.summary.find((x) => x.scheduler === e)!.judgeSpearmanSecondHalf as number | null | undefined) ?? null),
+      judgeSpearmanSecondHalfByRun: results.map((r) => (rowOf(r, e).judgeSpearmanSecondHalf as number | null | undefined) ?? null),
     };
   });
   const { summary: _s, curves: _c, seeds: _seeds, metisVsUniform: _m, ...rest } = first;
@@ -318,8 +320,8 @@ async function recompute(files: string, baseline: string, targetOverride: number
   const results = mergeSeeds ? [mergeSeedRuns(read, paths)] : read;
   const [first] = results as [Result, ...Result[]];
   // The target may differ (each run set its own): every entry's toTarget is recomputed at the first's, or --target.
-  // Variants run at another batch merge (each keeps its own); merged seeds are one result by now.
-  assertRunAlike(results, mergeSeeds ? ["merged"] : paths, [...RUN_SETTINGS, "seeds"]);
+  // Variants run at another batch merge (each keeps its own); merged seeds were checked by mergeSeedRuns.
+  if (!mergeSeeds) assertRunAlike(results, paths, [...RUN_SETTINGS, "seeds"]);
   const curves = Object.assign({}, ...results.map((r) => r.curves)) as Result["curves"];
   const target = targetOverride ?? (first.target as number);
   // Results written before the batch was read from --config recorded 8 beside a {"batchSize":4} config.
